@@ -1,0 +1,48 @@
+# Two entry points do all the set-up on a fresh machine:
+#   make run    -> the daily cycle, locally (ARGS="--date 2026-07-31 --data ../shared/data/prices")
+#   make test   -> lint, types, template checks and the whole test suite
+PYTHON ?= python3.12
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .tools/sam
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint typecheck template pytest bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(SAM_VENV)/bin/sam:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli>=1.120,<2'
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/alchemiser run $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+template: $(STAMP) $(SAM_VENV)/bin/sam
+	$(BIN)/cfn-lint template.yaml
+	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
+	$(SAM_VENV)/bin/sam build --region us-east-1
+
+pytest: $(STAMP)
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test: lint typecheck template pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/engine_benchmark.py
+
+clean:
+	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache

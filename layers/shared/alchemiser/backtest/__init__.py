@@ -1,0 +1,1 @@
+"""Backtests: rebalance schedules, the daily holdings simulation and performance metrics."""

@@ -1,0 +1,237 @@
+"""Engine commands: ``eval``, ``backtest``, ``validate`` and ``import-composer``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from alchemiser.backtest.symphony import SymphonyBacktest, backtest_symphony
+from alchemiser.cli.output import fail, number, percent, print_json, progress_bar
+from alchemiser.dsl.composer_json import ComposerImportError, load_composer_json
+from alchemiser.dsl.engine import WarmupError, evaluate_on
+from alchemiser.dsl.parser import load_symphony
+from alchemiser.dsl.program import Program, compile_symphony
+from alchemiser.dsl.source import SymphonyError
+from alchemiser.dsl.trace import render_trace
+from alchemiser.dsl.writer import write_symphony
+from alchemiser.market.history import MissingTickersError, PriceHistory
+from alchemiser.market.loader import load_price_directory
+
+# Errors a user can cause with a bad file, bad data or a bad date; reported, not raised.
+USER_ERRORS = (
+    SymphonyError,
+    MissingTickersError,
+    WarmupError,
+    ComposerImportError,
+    ValueError,
+    OSError,
+)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, found {text!r}") from None
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, found {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, was {value:g}")
+    return value
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser("eval", help="today's (or any day's) allocation of a symphony")
+    p.add_argument("file", type=Path)
+    p.add_argument("--date", type=_day, help="the trading day (default: the last day in the data)")
+    p.add_argument(
+        "--data", type=Path, required=True, help="directory of per-ticker daily price files"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--trace", action="store_true", help="explain every decision taken on that day")
+    p.set_defaults(handler=run_eval)
+
+    p = commands.add_parser("backtest", help="simulate a symphony over history")
+    p.add_argument("file", type=Path)
+    p.add_argument(
+        "--data", type=Path, required=True, help="directory of per-ticker daily price files"
+    )
+    p.add_argument("--start", type=_day, help="first day to trade (default: the first valid day)")
+    p.add_argument("--end", type=_day, help="last day (default: the last day in the data)")
+    p.add_argument(
+        "--slippage-bps", type=_non_negative, default=0.0, help="cost per traded notional, in bps"
+    )
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.add_argument("--allocations-out", type=Path, help="write date,weights (JSON) for every day")
+    p.add_argument("--equity-out", type=Path, help="write date,equity,return for every day")
+    p.set_defaults(handler=run_backtest_command)
+
+    p = commands.add_parser("validate", help="read and check symphony files, reporting every error")
+    p.add_argument("files", type=Path, nargs="+")
+    p.add_argument("--data", type=Path, help="also check that every ticker has price data here")
+    p.set_defaults(handler=run_validate)
+
+    p = commands.add_parser(
+        "import-composer", help="convert a Composer JSON export to a .clj symphony"
+    )
+    p.add_argument("json_file", type=Path, metavar="JSON")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.clj")
+    p.set_defaults(handler=run_import)
+
+
+def _load(path: Path, data: Path) -> tuple[Program, PriceHistory]:
+    program = compile_symphony(load_symphony(path))
+    return program, load_price_directory(data, program.tickers)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    try:
+        program, history = _load(args.file, args.data)
+        day = args.date or history.day(len(history.dates) - 1)
+        allocation = evaluate_on(program, history, day, trace=args.trace)
+    except USER_ERRORS as exc:
+        return fail(str(exc))
+    if args.json:
+        print_json(allocation.to_json_dict())
+        return 0
+    print(f"{program.symphony.name} ({args.file.name}) as of {day}")
+    for ticker, weight in sorted(allocation.weights.items(), key=lambda item: -item[1]):
+        print(f"  {ticker:<8} {weight * 100:7.2f} %")
+    if not allocation.weights:
+        print("  nothing held (cash)")
+    if allocation.trace is not None:
+        print()
+        print(render_trace(allocation.trace))
+    return 0
+
+
+def run_backtest_command(args: argparse.Namespace) -> int:
+    if args.start and args.end and args.start > args.end:
+        return fail(f"--start {args.start} is after --end {args.end}")
+    try:
+        program, history = _load(args.file, args.data)
+        with progress_bar("evaluating") as progress:
+            backtest = backtest_symphony(
+                program,
+                history,
+                start=args.start,
+                end=args.end,
+                slippage_bps=args.slippage_bps,
+                progress=progress,
+            )
+    except USER_ERRORS as exc:
+        return fail(str(exc))
+    if args.allocations_out:
+        _write_allocations(args.allocations_out, backtest)
+    if args.equity_out:
+        _write_equity(args.equity_out, backtest)
+    metrics = backtest.result.metrics
+    if args.json:
+        print_json(metrics.to_json_dict())
+        return 0
+    symphony = program.symphony
+    settings = f"rebalance {symphony.frequency.value}"
+    if symphony.meta.rebalance_threshold:
+        settings += f", corridor {symphony.meta.rebalance_threshold:g}"
+    print(f"{symphony.name} ({args.file.name})")
+    print(
+        f"  {metrics.start} -> {metrics.end}, {metrics.days} days, {settings}, slippage {args.slippage_bps:g} bps"
+    )
+    rows: list[tuple[str, str]] = [
+        ("total return", percent(metrics.total_return)),
+        ("annualised return", percent(metrics.annualized_return)),
+        ("volatility (annualised)", percent(metrics.volatility)),
+        ("sharpe", number(metrics.sharpe)),
+        ("sortino", number(metrics.sortino)),
+        ("max drawdown", percent(metrics.max_drawdown)),
+        ("calmar", number(metrics.calmar)),
+        ("turnover (per year)", number(metrics.turnover)),
+    ]
+    span = metrics.max_drawdown_dates
+    if span is not None:
+        recovered = span.recovery.isoformat() if span.recovery else "not yet"
+        rows.insert(
+            6,
+            ("  drawdown dates", f"peak {span.peak}, trough {span.trough}, recovered {recovered}"),
+        )
+    for label, value in rows:
+        print(f"  {label:<26}{value}")
+    return 0
+
+
+def _write_allocations(path: Path, backtest: SymphonyBacktest) -> None:
+    allocations = backtest.allocations
+    first = allocations.row_of(backtest.result.metrics.start)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["date", "weights"])
+        for row in range(first, len(allocations.dates)):
+            writer.writerow(
+                [
+                    str(allocations.dates[row]),
+                    json.dumps(allocations.weights_at(row), sort_keys=True),
+                ]
+            )
+
+
+def _write_equity(path: Path, backtest: SymphonyBacktest) -> None:
+    result = backtest.result
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["date", "equity", "return"])
+        for day, equity, daily in zip(result.dates, result.equity, result.returns, strict=True):
+            writer.writerow([str(day), f"{equity:.10g}", f"{daily:.10g}"])
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    failures = 0
+    available: set[str] | None = None
+    if args.data is not None:
+        try:
+            available = set(load_price_directory(args.data).tickers)
+        except USER_ERRORS as exc:
+            return fail(str(exc))
+    for path in args.files:
+        try:
+            program = compile_symphony(load_symphony(path))
+        except SymphonyError as exc:
+            failures += 1
+            print(str(exc), file=sys.stderr)
+            continue
+        except OSError as exc:
+            failures += 1
+            print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+            continue
+        missing = sorted(set(program.tickers) - available) if available is not None else []
+        if missing:
+            failures += 1
+            print(
+                f"{path.name}: no price data in {args.data} for: {', '.join(missing)}",
+                file=sys.stderr,
+            )
+            continue
+        print(f"ok {path.name}: {len(program.ops)} distinct nodes, {len(program.tickers)} tickers")
+    if failures:
+        print(f"{failures} of {len(args.files)} file(s) have errors", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    try:
+        symphony = load_composer_json(args.json_file)
+        text = write_symphony(symphony)
+        args.output.write_text(text, encoding="utf-8")
+    except USER_ERRORS as exc:
+        return fail(str(exc))
+    print(f"wrote {args.output} ({symphony.name!r})")
+    return 0

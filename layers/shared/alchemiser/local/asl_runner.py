@@ -1,0 +1,428 @@
+"""Execute an ASL state machine in-process: moto's interpreter, Python Lambda handlers.
+
+`LocalStepFunctions` opens one offline Step Functions session (moto's ``mock_aws`` with
+``execute_state_machine``), creates the state machine from the definition and runs
+executions of it one at a time; `run_state_machine` is the one-execution shortcut.
+
+* **Lambda tasks**: both ``arn:aws:states:::lambda:invoke`` (``FunctionName`` +
+  ``Payload``) and a Lambda ARN as ``Resource`` reach the handler registered for the
+  function (by ARN or bare name) through a botocore hook on the boto3 default session
+  that moto's interpreter uses; see `alchemiser.local.lambda_invoke`. An exception's
+  class name is the Step Functions error name, so ``ErrorEquals: ["TransientError"]``,
+  ``States.TaskFailed`` and ``States.ALL`` all match a raised ``TransientError``.
+* **Threads**: moto runs each execution on its own thread and each Task attempt on a
+  fresh thread; Map iterations and Parallel branches run concurrently on further
+  threads. Handlers are therefore called off the caller's thread, possibly
+  concurrently, and must be thread-safe (e.g. no SQLite connection shared across
+  threads).
+* **Sleeps**: ``time_scale`` multiplies Wait-state and Retry back-off sleeps (0 skips
+  them); see `alchemiser.local.sleep_scaling`. Task and state machine timeouts are
+  not scaled.
+* **Execution names** are unique per state machine, as on AWS: starting a name this
+  session already ran raises `ExecutionAlreadyExistsError`. `LocalStepFunctions.redrive`
+  re-runs a FAILED, TIMED_OUT or ABORTED execution under the same name and ARN with
+  its original input. Unlike a real redrive it starts again from the first state, so
+  every step runs again and must be idempotent. Each `run_state_machine` call is a
+  fresh, empty session, so names do not carry over between calls.
+* **Offline**: fake credentials and a region are set in ``os.environ`` (and AWS
+  profile, config-file and endpoint variables hidden) only while the session is
+  open; no network and no AWS account are used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from types import TracebackType
+from typing import Any, Final, Self, cast
+
+import boto3
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.core.config import DefaultConfig
+from moto.core.models import DEFAULT_ACCOUNT_ID
+
+from alchemiser.local.history import ExecutionResult, HistoryEvent, decode_json, parse_history
+from alchemiser.local.lambda_invoke import INVOKE_EVENT, InProcessLambda, LambdaHandler
+from alchemiser.local.sleep_scaling import scaled_sleeps
+
+__all__ = [
+    "LOCAL_ACCOUNT_ID",
+    "LOCAL_REGION",
+    "DefinitionError",
+    "ExecutionAlreadyExistsError",
+    "ExecutionDeadlineExceededError",
+    "ExecutionNotRedrivableError",
+    "ExecutionResult",
+    "HistoryEvent",
+    "LambdaHandler",
+    "LocalStepFunctions",
+    "run_state_machine",
+    "substitute_definition",
+]
+
+LOCAL_REGION: Final = "us-east-1"
+LOCAL_ACCOUNT_ID: Final[str] = DEFAULT_ACCOUNT_ID
+REDRIVABLE_STATUSES: Final = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+# StartExecution's name rule: 1-80 characters, none of these and no whitespace/control.
+_BAD_NAME_CHARACTERS = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
+_LAMBDA_INVOKE_PREFIX = "arn:aws:states:::lambda:invoke"
+_MOTO_CONFIG: Final[DefaultConfig] = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
+_HIDDEN_ENV_PREFIXES = ("AWS_ENDPOINT_URL",)
+_HIDDEN_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
+class DefinitionError(ValueError):
+    """The definition cannot run: a placeholder without a value, invalid ASL, no handler."""
+
+
+class ExecutionAlreadyExistsError(RuntimeError):
+    """An execution name was used twice on one state machine."""
+
+
+class ExecutionNotRedrivableError(RuntimeError):
+    """A redrive was asked for an execution that did not run or did not fail."""
+
+
+class ExecutionDeadlineExceededError(TimeoutError):
+    """An execution was still running at the caller's deadline; it has been stopped."""
+
+    def __init__(self, message: str, history: list[HistoryEvent]) -> None:
+        super().__init__(message)
+        self.history = history
+
+
+def substitute_definition(
+    definition: str | Mapping[str, Any], substitutions: Mapping[str, str]
+) -> dict[str, Any]:
+    """Replace every ``${Key}`` in the definition's strings, as DefinitionSubstitutions do.
+
+    Raise `DefinitionError` naming every placeholder that has no value.
+    """
+    parsed = json.loads(definition) if isinstance(definition, str) else definition
+    missing: set[str] = set()
+
+    def replace(match: re.Match[str]) -> str:
+        key = match[1]
+        if key not in substitutions:
+            missing.add(key)
+            return match[0]
+        return substitutions[key]
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, str):
+            return _PLACEHOLDER.sub(replace, node)
+        if isinstance(node, Mapping):
+            return {walk(key): walk(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    result = walk(parsed)
+    if missing:
+        raise DefinitionError(
+            f"no substitution given for placeholder(s) {', '.join(sorted(missing))}; "
+            f"substitutions provided: {', '.join(sorted(substitutions)) or 'none'}"
+        )
+    if not isinstance(result, dict):
+        raise DefinitionError(f"a definition is a JSON object, was {type(result).__name__}")
+    return result
+
+
+def lambda_functions_in(definition: Mapping[str, Any]) -> set[str]:
+    """Return the Lambda functions named statically by the definition's Task states."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            if node.get("Type") == "Task":
+                resource = str(node.get("Resource", ""))
+                arguments = node.get("Parameters") or node.get("Arguments") or {}
+                if resource.startswith("arn:aws:lambda:"):
+                    found.add(resource)
+                elif resource.startswith(_LAMBDA_INVOKE_PREFIX) and "FunctionName" in arguments:
+                    found.add(str(arguments["FunctionName"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(definition)
+    return found
+
+
+def validate_execution_name(name: str) -> None:
+    """Raise `ValueError` unless StartExecution would accept ``name``."""
+    if not 1 <= len(name) <= 80 or _BAD_NAME_CHARACTERS.search(name):
+        raise ValueError(
+            "an execution name is 1-80 characters without whitespace, brackets, wildcards "
+            f'or any of "#%\\^|~`$&,;:/, was {name!r}'
+        )
+
+
+@contextmanager
+def _offline_aws_environment(region: str) -> Iterator[None]:
+    """Point every AWS SDK default at fake credentials in ``region``; undo on exit."""
+    overrides = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+    hidden = [
+        key for key in os.environ if key in _HIDDEN_ENV or key.startswith(_HIDDEN_ENV_PREFIXES)
+    ]
+    saved = {key: os.environ.get(key) for key in [*overrides, *hidden]}
+    try:
+        for key in hidden:
+            del os.environ[key]
+        os.environ.update(overrides)
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def _default_boto3_session(session: boto3.Session) -> Iterator[None]:
+    # moto's interpreter builds its Lambda client with boto3.client(...), i.e. from
+    # boto3's default session: making ours the default is what routes it to the hook.
+    saved = boto3.DEFAULT_SESSION
+    boto3.DEFAULT_SESSION = session
+    try:
+        yield
+    finally:
+        boto3.DEFAULT_SESSION = saved
+
+
+class LocalStepFunctions:
+    """One offline Step Functions session holding one state machine.
+
+    Use as a context manager; `start` runs an execution to its end and returns its
+    `ExecutionResult`. Only one session may be open per process at a time.
+    """
+
+    def __init__(
+        self,
+        definition: str | Mapping[str, Any],
+        substitutions: Mapping[str, str],
+        handlers: Mapping[str, LambdaHandler],
+        *,
+        time_scale: float = 0.0,
+        timeout_s: float = 600,
+        state_machine_name: str = "local-state-machine",
+        region: str = LOCAL_REGION,
+        lambda_timeout_s: float = 900,
+    ) -> None:
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0, was {timeout_s}")
+        self._definition = substitute_definition(definition, substitutions)
+        self._lambda = InProcessLambda(
+            handlers, region=region, account_id=LOCAL_ACCOUNT_ID, timeout_s=lambda_timeout_s
+        )
+        unanswered = sorted(
+            f for f in lambda_functions_in(self._definition) if not self._lambda.knows(f)
+        )
+        if unanswered:
+            raise DefinitionError(
+                f"no handler for Lambda function(s) {', '.join(unanswered)}; "
+                f"handlers given for: {', '.join(sorted(handlers)) or 'none'}"
+            )
+        self._time_scale = time_scale
+        self._timeout_s = timeout_s
+        self._name = state_machine_name
+        self._region = region
+        self._stack: ExitStack | None = None
+        self._client: Any = None
+        self._state_machine_arn = ""
+        self._results: dict[str, ExecutionResult] = {}
+        self._inputs: dict[str, str] = {}
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self._state_machine_arn
+
+    @property
+    def results(self) -> dict[str, ExecutionResult]:
+        """The latest result of every execution name run in this session."""
+        return dict(self._results)
+
+    def __enter__(self) -> Self:
+        with ExitStack() as stack:
+            stack.enter_context(_offline_aws_environment(self._region))
+            stack.enter_context(scaled_sleeps(self._time_scale))
+            stack.enter_context(mock_aws(config=_MOTO_CONFIG))
+            session = boto3.Session(region_name=self._region)
+            stack.enter_context(_default_boto3_session(session))
+            # botocore-stubs types handlers as returning None; before-call handlers may
+            # return a response, which botocore then uses instead of sending the request.
+            hook = cast(Callable[..., None], self._lambda)
+            session.events.register(INVOKE_EVENT, hook, unique_id=INVOKE_EVENT)
+            stack.callback(session.events.unregister, INVOKE_EVENT, unique_id=INVOKE_EVENT)
+            self._client = session.client("stepfunctions")
+            self._create_state_machine()
+            stack.callback(self._delete_state_machine)
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            stack.close()
+        self._client = None
+
+    def start(self, name: str, input: Mapping[str, Any]) -> ExecutionResult:
+        """Run a new execution called ``name`` to its end.
+
+        Raise `ExecutionAlreadyExistsError` if this session already ran ``name``, and
+        `ExecutionDeadlineExceededError` (after stopping it) if it outlives ``timeout_s``.
+        """
+        validate_execution_name(name)
+        if name in self._results:
+            previous = self._results[name]
+            raise ExecutionAlreadyExistsError(
+                f"execution name {name!r} was already used on {self._name} "
+                f"({previous.status}: {previous.execution_arn}); an execution name is unique "
+                "per state machine, use redrive() to re-run a failed one"
+            )
+        return self._run(name, json.dumps(dict(input)))
+
+    def redrive(self, name: str) -> ExecutionResult:
+        """Re-run a FAILED, TIMED_OUT or ABORTED execution with its name and input.
+
+        The run starts from the first state: every handler runs again.
+        """
+        previous = self._results.get(name)
+        if previous is None or previous.status not in REDRIVABLE_STATUSES:
+            found = "never ran" if previous is None else f"ended {previous.status}"
+            raise ExecutionNotRedrivableError(
+                f"only a {', '.join(sorted(REDRIVABLE_STATUSES))} execution can be redriven; "
+                f"{name!r} {found} on {self._name}"
+            )
+        # Step Functions keeps each name once per state machine; recreating the machine
+        # (same name, so same execution ARN) lets moto accept the name again, while this
+        # session keeps refusing names that succeeded.
+        self._delete_state_machine()
+        self._create_state_machine()
+        return self._run(name, self._inputs[name])
+
+    def _run(self, name: str, input_json: str) -> ExecutionResult:
+        client = self._require_client()
+        try:
+            started = client.start_execution(
+                stateMachineArn=self._state_machine_arn, name=name, input=input_json
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
+                raise ExecutionAlreadyExistsError(str(error)) from error
+            raise
+        arn = str(started["executionArn"])
+        self._inputs[name] = input_json
+        description = self._await_end(arn)
+        result = ExecutionResult(
+            execution_arn=arn,
+            name=name,
+            status=str(description["status"]),
+            output=decode_json(description.get("output")),
+            error=description.get("error"),
+            cause=description.get("cause"),
+            history=self._history(arn),
+        )
+        self._results[name] = result
+        return result
+
+    def _await_end(self, arn: str) -> dict[str, Any]:
+        client = self._require_client()
+        deadline = time.monotonic() + self._timeout_s
+        pause = 0.002
+        while True:
+            description: dict[str, Any] = client.describe_execution(executionArn=arn)
+            if description["status"] != "RUNNING":
+                return description
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, 0.05)
+        client.stop_execution(
+            executionArn=arn, error="Local.DeadlineExceeded", cause="runner deadline"
+        )
+        history = self._history(arn)
+        name = arn.rsplit(":", 1)[-1]
+        self._results[name] = ExecutionResult(arn, name, "ABORTED", None, None, None, history)
+        entered = [e.state_name for e in history if e.type.endswith("StateEntered")]
+        raise ExecutionDeadlineExceededError(
+            f"execution {arn} still running after {self._timeout_s:g} s (deadline); stopped "
+            f"it. States entered: {entered}",
+            history,
+        )
+
+    def _history(self, arn: str) -> list[HistoryEvent]:
+        paginator = self._require_client().get_paginator("get_execution_history")
+        raw = [event for page in paginator.paginate(executionArn=arn) for event in page["events"]]
+        return parse_history(raw)
+
+    def _create_state_machine(self) -> None:
+        client = self._require_client()
+        try:
+            created = client.create_state_machine(
+                name=self._name,
+                definition=json.dumps(self._definition),
+                roleArn=f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:role/{self._name}-role",
+                type="STANDARD",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "InvalidDefinition":
+                raise DefinitionError(error.response["Error"]["Message"]) from error
+            raise
+        self._state_machine_arn = str(created["stateMachineArn"])
+
+    def _delete_state_machine(self) -> None:
+        self._require_client().delete_state_machine(stateMachineArn=self._state_machine_arn)
+
+    def _require_client(self) -> Any:
+        if self._client is None:
+            raise RuntimeError("use LocalStepFunctions as a context manager: `with ... as sfn:`")
+        return self._client
+
+
+def run_state_machine(
+    definition: str | Mapping[str, Any],
+    substitutions: Mapping[str, str],
+    handlers: Mapping[str, LambdaHandler],
+    input: Mapping[str, Any],
+    execution_name: str,
+    *,
+    time_scale: float = 0.0,
+    timeout_s: float = 600,
+) -> ExecutionResult:
+    """Run one execution of ``definition`` in a fresh offline session and return its result.
+
+    ``substitutions`` fill the definition's ``${Key}`` placeholders; ``handlers`` map a
+    function ARN or name to its handler; ``time_scale`` multiplies Wait/Retry sleeps
+    (0 skips them); ``timeout_s`` bounds the whole run.
+    """
+    with LocalStepFunctions(
+        definition, substitutions, handlers, time_scale=time_scale, timeout_s=timeout_s
+    ) as session:
+        return session.start(execution_name, input)

@@ -1,0 +1,1 @@
+"""Market data: daily adjusted closes, loading, synthetic markets and quality checks."""
