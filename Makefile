@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .tools/sam
 STAMP := $(VENV)/.installed
+export SAM_CLI_TELEMETRY := 0
 
 .PHONY: setup run test lint typecheck template pytest bench clean
 

@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from alchemiser.cli import engine_commands
+from alchemiser.cli import engine_commands, run_command
 
-COMMAND_MODULES = (engine_commands,)
+COMMAND_MODULES = (engine_commands, run_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from alchemiser.dsl.ast import (
     Asset,
     Condition,
@@ -27,8 +25,12 @@ def format_number(value: float) -> str:
     return repr(float(value))
 
 
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 def _string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+    """Quote text with exactly the escapes the reader understands (others stay literal)."""
+    return '"' + "".join(_ESCAPES.get(ch, ch) for ch in text) + '"'
 
 
 def format_operand(side: IndicatorCall | float) -> str:

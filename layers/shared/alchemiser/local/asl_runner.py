@@ -27,6 +27,18 @@ executions of it one at a time; `run_state_machine` is the one-execution shortcu
 * **Offline**: fake credentials and a region are set in ``os.environ`` (and AWS
   profile, config-file and endpoint variables hidden) only while the session is
   open; no network and no AWS account are used.
+
+What moto's interpreter (checked on 5.2.x) does not do, so the ASL must not rely on it:
+JSONata and ``Assign``/variables fail with ``States.Runtime``; ``Timestamp``/
+``TimestampPath`` accept only UTC ``YYYY-MM-DDTHH:MM:SS[.fff]Z`` (an offset such as
+``+00:00`` is ``States.Runtime``), and are compared with the machine's local clock, so a
+real-time wait is right only where local time is UTC; ``$$.Execution.StartTime`` and
+``$$.State.EnteredTime`` reach a Lambda payload as ``...+00:00`` strings but break
+``DescribeExecution`` if they end up in the execution's output; a Lambda invoke result
+carries ``StatusCode``, ``ExecutedVersion`` and ``Payload`` only (no ``SdkHttpMetadata``);
+keep Maps ``INLINE`` (``ToleratedFailurePercentage`` on an inline Map does not even
+parse; distributed-mode features were not checked); there is no
+``$$.Execution.RedriveCount``.
 """
 
 from __future__ import annotations
@@ -38,17 +50,27 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from types import TracebackType
-from typing import Any, Final, Self, cast
+from typing import TYPE_CHECKING, Any, Final, Self, cast
+from unittest.mock import patch
 
 import boto3
 from botocore.exceptions import ClientError
 from moto import mock_aws
-from moto.core.config import DefaultConfig
+from moto.core.config import DefaultConfig, default_user_config
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
+from alchemiser.local.definition import (
+    DefinitionError,
+    lambda_functions_in,
+    substitute_definition,
+)
 from alchemiser.local.history import ExecutionResult, HistoryEvent, decode_json, parse_history
 from alchemiser.local.lambda_invoke import INVOKE_EVENT, InProcessLambda, LambdaHandler
 from alchemiser.local.sleep_scaling import scaled_sleeps
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef
 
 __all__ = [
     "LOCAL_ACCOUNT_ID",
@@ -69,20 +91,14 @@ LOCAL_REGION: Final = "us-east-1"
 LOCAL_ACCOUNT_ID: Final[str] = DEFAULT_ACCOUNT_ID
 REDRIVABLE_STATUSES: Final = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 
-_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 # StartExecution's name rule: 1-80 characters, none of these and no whitespace/control.
 _BAD_NAME_CHARACTERS = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
-_LAMBDA_INVOKE_PREFIX = "arn:aws:states:::lambda:invoke"
 _MOTO_CONFIG: Final[DefaultConfig] = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
 }
 _HIDDEN_ENV_PREFIXES = ("AWS_ENDPOINT_URL",)
 _HIDDEN_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
-
-
-class DefinitionError(ValueError):
-    """The definition cannot run: a placeholder without a value, invalid ASL, no handler."""
 
 
 class ExecutionAlreadyExistsError(RuntimeError):
@@ -99,66 +115,6 @@ class ExecutionDeadlineExceededError(TimeoutError):
     def __init__(self, message: str, history: list[HistoryEvent]) -> None:
         super().__init__(message)
         self.history = history
-
-
-def substitute_definition(
-    definition: str | Mapping[str, Any], substitutions: Mapping[str, str]
-) -> dict[str, Any]:
-    """Replace every ``${Key}`` in the definition's strings, as DefinitionSubstitutions do.
-
-    Raise `DefinitionError` naming every placeholder that has no value.
-    """
-    parsed = json.loads(definition) if isinstance(definition, str) else definition
-    missing: set[str] = set()
-
-    def replace(match: re.Match[str]) -> str:
-        key = match[1]
-        if key not in substitutions:
-            missing.add(key)
-            return match[0]
-        return substitutions[key]
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, str):
-            return _PLACEHOLDER.sub(replace, node)
-        if isinstance(node, Mapping):
-            return {walk(key): walk(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [walk(item) for item in node]
-        return node
-
-    result = walk(parsed)
-    if missing:
-        raise DefinitionError(
-            f"no substitution given for placeholder(s) {', '.join(sorted(missing))}; "
-            f"substitutions provided: {', '.join(sorted(substitutions)) or 'none'}"
-        )
-    if not isinstance(result, dict):
-        raise DefinitionError(f"a definition is a JSON object, was {type(result).__name__}")
-    return result
-
-
-def lambda_functions_in(definition: Mapping[str, Any]) -> set[str]:
-    """Return the Lambda functions named statically by the definition's Task states."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, Mapping):
-            if node.get("Type") == "Task":
-                resource = str(node.get("Resource", ""))
-                arguments = node.get("Parameters") or node.get("Arguments") or {}
-                if resource.startswith("arn:aws:lambda:"):
-                    found.add(resource)
-                elif resource.startswith(_LAMBDA_INVOKE_PREFIX) and "FunctionName" in arguments:
-                    found.add(str(arguments["FunctionName"]))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(definition)
-    return found
 
 
 def validate_execution_name(name: str) -> None:
@@ -248,7 +204,7 @@ class LocalStepFunctions:
         self._name = state_machine_name
         self._region = region
         self._stack: ExitStack | None = None
-        self._client: Any = None
+        self._client: SFNClient | None = None
         self._state_machine_arn = ""
         self._results: dict[str, ExecutionResult] = {}
         self._inputs: dict[str, str] = {}
@@ -266,6 +222,9 @@ class LocalStepFunctions:
         with ExitStack() as stack:
             stack.enter_context(_offline_aws_environment(self._region))
             stack.enter_context(scaled_sleeps(self._time_scale))
+            # mock_aws(config=...) alone leaves its config applied when it is nested in an
+            # outer mock (moto undoes it only at the outermost stop); patch.dict undoes it.
+            stack.enter_context(patch.dict(default_user_config, _MOTO_CONFIG))
             stack.enter_context(mock_aws(config=_MOTO_CONFIG))
             session = boto3.Session(region_name=self._region)
             stack.enter_context(_default_boto3_session(session))
@@ -351,12 +310,12 @@ class LocalStepFunctions:
         self._results[name] = result
         return result
 
-    def _await_end(self, arn: str) -> dict[str, Any]:
+    def _await_end(self, arn: str) -> DescribeExecutionOutputTypeDef:
         client = self._require_client()
         deadline = time.monotonic() + self._timeout_s
         pause = 0.002
         while True:
-            description: dict[str, Any] = client.describe_execution(executionArn=arn)
+            description = client.describe_execution(executionArn=arn)
             if description["status"] != "RUNNING":
                 return description
             remaining = deadline - time.monotonic()
@@ -400,7 +359,7 @@ class LocalStepFunctions:
     def _delete_state_machine(self) -> None:
         self._require_client().delete_state_machine(stateMachineArn=self._state_machine_arn)
 
-    def _require_client(self) -> Any:
+    def _require_client(self) -> SFNClient:
         if self._client is None:
             raise RuntimeError("use LocalStepFunctions as a context manager: `with ... as sfn:`")
         return self._client

@@ -133,10 +133,10 @@ class InProcessLambda:
         if match is None:
             raise ValueError(f"not a Lambda Invoke request path: {params.get('url_path')!r}")
         function = unquote(match["function"])
-        outcome = self.invoke(function, _body_bytes(params.get("body")))
+        outcome = self._invoke(function, _body_bytes(params.get("body")))
         return _to_botocore_response(outcome, str(params.get("url", "")))
 
-    def invoke(self, function: str, payload: bytes) -> _Outcome:
+    def _invoke(self, function: str, payload: bytes) -> _Outcome:
         """Call the handler of ``function`` with the decoded ``payload``."""
         request_id = str(uuid.uuid4())
         handler = self._handler_for(function)

@@ -20,10 +20,10 @@ import numpy.typing as npt
 import pandas as pd
 
 # pyarrow ships no type information; its values are checked here and converted to numpy.
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.compute as pc  # type: ignore[import-untyped]
-import pyarrow.csv as pv  # type: ignore[import-untyped]
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pv
+import pyarrow.parquet as pq
 
 from alchemiser.market.history import FloatArray, MissingTickersError, PriceHistory
 

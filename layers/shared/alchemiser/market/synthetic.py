@@ -8,8 +8,10 @@ Each ticker follows its own geometric random walk whose daily log return on a gi
 weekday depends only on (namespace, ticker, date): the walk is drawn once on the
 Monday-to-Friday calendar from ``EPOCH`` and then sampled at the requested dates. So two
 windows that overlap see the same returns on the days they share, and a holiday simply
-folds its return into the next trading day. Returns are Student-t (4 degrees of
-freedom, scaled to the ticker's volatility) because real daily returns have fat tails.
+folds its return into the next trading day. Returns are Student-t (5 degrees of
+freedom, scaled to the ticker's volatility) because real daily returns have fat tails,
+capped at 5 sigma so that no synthetic day looks like a bad print or an unconfirmed
+extreme move to ``alchemiser.market.quality`` (which wants 8 or 10 sigma).
 The random stream comes from numpy's PCG64 seeded by SHA-256 of the ticker, so it is
 the same in every process and on every machine for a given numpy version.
 """
@@ -28,7 +30,8 @@ from alchemiser.market.history import FloatArray, PriceHistory
 EPOCH = np.datetime64("1980-01-01", "D")
 MIN_DAILY_VOL, MAX_DAILY_VOL = 0.01, 0.05
 MIN_START_PRICE, MAX_START_PRICE = 20.0, 200.0
-_TAIL_DF = 4.0
+_TAIL_DF = 5.0
+_MAX_SHOCK_SIGMAS = 5.0
 SYNTHETIC_SOURCE = "synthetic"
 
 # The 51 tickers of the reference data set plus the few more that its fully or nearly
@@ -62,9 +65,9 @@ def synthetic_series(
     vol, start = _ticker_profile(rng)
     # Weekdays elapsed since EPOCH, counting the date itself when it is a weekday.
     steps = np.busday_count(EPOCH, days + np.timedelta64(1, "D"))
-    shocks = rng.standard_t(_TAIL_DF, size=int(steps[-1]))
-    scale = vol / np.sqrt(_TAIL_DF / (_TAIL_DF - 2.0))  # unit variance before scaling
-    walk = np.concatenate(([0.0], np.cumsum(shocks * scale)))
+    shocks = rng.standard_t(_TAIL_DF, size=int(steps[-1])) / np.sqrt(_TAIL_DF / (_TAIL_DF - 2))
+    shocks = np.clip(shocks, -_MAX_SHOCK_SIGMAS, _MAX_SHOCK_SIGMAS)
+    walk = np.concatenate(([0.0], np.cumsum(shocks * vol)))
     levels = walk[steps]
     return np.asarray(start * np.exp(levels - levels[0]), dtype=np.float64)
 
@@ -78,7 +81,7 @@ def business_days(start: date, end: date) -> npt.NDArray[np.datetime64]:
     """Return Monday-to-Friday dates in [start, end]; exchange holidays are not removed."""
     if end < start:
         raise ValueError(f"end must be on or after start ({start}), was {end}")
-    days = np.arange(np.datetime64(start, "D"), np.datetime64(end, "D") + 1)
+    days = np.arange(np.datetime64(start, "D"), np.datetime64(end, "D") + np.timedelta64(1, "D"))
     return days[np.is_busday(days)]
 
 

@@ -1,0 +1,26 @@
+"""Hedge: Decide the options hedge on the target exposure."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from alchemiser.cycle.execute import hedge
+from alchemiser.cycle.models import HedgeRequest
+from alchemiser.runtime import current
+
+logger = Logger(service="alchemiser")
+tracer = Tracer(service="alchemiser")
+metrics = Metrics(namespace="Alchemiser", service="alchemiser")
+
+
+@logger.inject_lambda_context(correlation_id_path="run_id")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=HedgeRequest)
+def lambda_handler(event: HedgeRequest, context: LambdaContext) -> dict[str, Any]:
+    result = hedge(event, current())
+    metrics.add_metric(name="HedgeOrders", unit=MetricUnit.Count, value=len(result.orders))
+    return result.model_dump(mode="json")

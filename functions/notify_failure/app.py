@@ -1,0 +1,26 @@
+"""NotifyFailure: Tell the operator which state failed and why; leave the run redrivable."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from alchemiser.cycle.notify import notify_failure
+from alchemiser.cycle.models import FailureNotice
+from alchemiser.runtime import current
+
+logger = Logger(service="alchemiser")
+tracer = Tracer(service="alchemiser")
+metrics = Metrics(namespace="Alchemiser", service="alchemiser")
+
+
+@logger.inject_lambda_context(correlation_id_path="run_id")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=FailureNotice)
+def lambda_handler(event: FailureNotice, context: LambdaContext) -> dict[str, Any]:
+    result = notify_failure(event, current(), context)
+    metrics.add_metric(name="RunsFailed", unit=MetricUnit.Count, value=1)
+    return result.model_dump(mode="json")

@@ -1,0 +1,30 @@
+"""PlanOrders: Net the books' trades into broker orders within the account's limits."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from alchemiser.cycle.plan_orders import plan_orders
+from alchemiser.cycle.models import PlanOrdersRequest
+from alchemiser.runtime import current
+
+logger = Logger(service="alchemiser")
+tracer = Tracer(service="alchemiser")
+metrics = Metrics(namespace="Alchemiser", service="alchemiser")
+
+
+@logger.inject_lambda_context(correlation_id_path="run_id")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=PlanOrdersRequest)
+def lambda_handler(event: PlanOrdersRequest, context: LambdaContext) -> dict[str, Any]:
+    result = plan_orders(event, current(), context)
+    metrics.add_metric(
+        name="OrdersPlanned",
+        unit=MetricUnit.Count,
+        value=len(result.sell_orders) + len(result.buy_orders),
+    )
+    return result.model_dump(mode="json")

@@ -1,0 +1,251 @@
+"""Books configuration: which strategies run in a stage, with what share of the account.
+
+``strategies/books.yaml``::
+
+    stages:
+      dev:
+        books:
+          - id: nuclear            # [a-z0-9-], 1-32 characters, unique within the stage
+            strategy: nuclear.clj  # a .clj file in books.yaml's directory (or a folder below it)
+            share: 0.35            # in (0, 1]; a stage's shares sum to at most 1
+
+Every problem is collected and raised together as one ``ConfigurationError``, each
+line located in the YAML (``books.yaml:7: ...``). Lines come from the composed node
+tree, so the file is walked node by node rather than loaded into plain dicts; this
+also catches duplicate keys, which a plain YAML load silently overwrites.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from pathlib import Path, PurePosixPath
+from typing import Final, NoReturn
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from alchemiser.dsl.parser import load_symphony
+from alchemiser.dsl.source import SymphonyError
+from alchemiser.errors import ConfigurationError
+
+BOOK_ID_PATTERN: Final = r"^[a-z0-9-]{1,32}$"
+STAGE_PATTERN: Final = r"^[a-z][a-z0-9-]{0,15}$"  # as Settings.stage
+_BOOK_KEYS: Final = ("id", "strategy", "share")
+_NUMBER_TAGS: Final = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+class BookConfig(BaseModel):
+    """One book of a stage: a strategy file and its share of the account's equity."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=BOOK_ID_PATTERN)
+    strategy: str  # path relative to the books.yaml directory
+    share: Decimal = Field(gt=0, le=1)
+
+
+class _Checker:
+    """Collects located problems while walking one books file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.directory = path.parent
+        self.problems: list[str] = []
+        self._strategy_problems: dict[str, list[str]] = {}
+
+    def at(self, node: yaml.Node, message: str) -> None:
+        self.problems.append(f"{self.path.name}:{node.start_mark.line + 1}: {message}")
+
+    def fail(self) -> NoReturn:
+        raise ConfigurationError(
+            f"{self.path} has {len(self.problems)} problem(s):\n" + "\n".join(self.problems)
+        )
+
+    def fail_if_any(self) -> None:
+        if self.problems:
+            self.fail()
+
+    def mapping(self, node: yaml.Node, what: str, keys: tuple[str, ...]) -> dict[str, yaml.Node]:
+        """Return a mapping node's entries by key, reporting duplicates and keys not in ``keys``.
+
+        An empty ``keys`` accepts any key (the stage names under ``stages``).
+        """
+        if not isinstance(node, yaml.MappingNode):
+            self.at(node, f"{what} must be a mapping with keys {', '.join(keys)}")
+            return {}
+        found: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in found:
+                self.at(key_node, f"duplicate key '{key}' in {what}")
+            elif keys and key not in keys:
+                self.at(key_node, f"unknown key '{key}' in {what}; expected {', '.join(keys)}")
+            else:
+                found[key] = value_node
+        return found
+
+    def strategy_problems(self, strategy: str) -> list[str]:
+        """Return why a strategy file cannot be used ([] when it parses); parsed once per file."""
+        if strategy not in self._strategy_problems:
+            self._strategy_problems[strategy] = self._read_strategy(strategy)
+        return self._strategy_problems[strategy]
+
+    def _read_strategy(self, strategy: str) -> list[str]:
+        relative = PurePosixPath(strategy)
+        if relative.is_absolute() or ".." in relative.parts or relative.suffix != ".clj":
+            return [f"must be a .clj file inside {self.directory}, was '{strategy}'"]
+        file = self.directory / relative
+        if not file.is_file():
+            return [f"file not found: {file}"]
+        try:
+            load_symphony(file)
+        except SymphonyError as error:
+            return [f"does not parse: {diagnostic}" for diagnostic in error.diagnostics]
+        except (OSError, UnicodeDecodeError) as error:
+            return [f"cannot be read: {error}"]
+        return []
+
+
+def _compose(path: Path) -> yaml.Node:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigurationError(f"cannot read books file {path}: {error}") from error
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigurationError(f"{path.name}{line}: not valid YAML: {error.problem}") from error
+    if root is None:
+        raise ConfigurationError(f"{path.name}: empty file; expected a 'stages' mapping")
+    return root
+
+
+def _stage_nodes(checker: _Checker, root: yaml.Node) -> tuple[yaml.Node, dict[str, yaml.Node]]:
+    top = checker.mapping(root, "the books file", ("stages",))
+    stages_node = top.get("stages")
+    if stages_node is None:
+        if isinstance(root, yaml.MappingNode):
+            checker.at(root, "missing key 'stages'")
+        checker.fail()
+    stages = checker.mapping(stages_node, "'stages'", ())
+    for name, node in stages.items():
+        if not re.fullmatch(STAGE_PATTERN, name):
+            checker.at(node, f"stage name must match {STAGE_PATTERN}, was '{name}'")
+    return stages_node, stages
+
+
+def _share(checker: _Checker, node: yaml.Node, label: str) -> Decimal | None:
+    text = str(node.value) if isinstance(node, yaml.ScalarNode) else "a collection"
+    value: Decimal | None = None
+    if isinstance(node, yaml.ScalarNode) and node.tag in _NUMBER_TAGS:
+        try:
+            value = Decimal(text.replace("_", ""))
+        except InvalidOperation:
+            value = None
+    if value is None or not value.is_finite():
+        checker.at(node, f"share must be a number in (0, 1], was '{text}' for {label}")
+        return None
+    if not Decimal(0) < value <= Decimal(1):
+        checker.at(node, f"share must be in (0, 1], was {text} for {label}")
+        return None
+    return value
+
+
+def _book_id(
+    checker: _Checker, node: yaml.Node | None, stage: str, seen: dict[str, int]
+) -> str | None:
+    """Return a valid, not yet seen book id (recording it), or None after reporting why."""
+    if node is None:
+        return None
+    book_id = str(node.value) if isinstance(node, yaml.ScalarNode) else ""
+    if not re.fullmatch(BOOK_ID_PATTERN, book_id):
+        checker.at(node, f"book id must match {BOOK_ID_PATTERN}, was '{book_id}' (stage {stage})")
+        return None
+    if book_id in seen:
+        checker.at(
+            node,
+            f"duplicate book '{book_id}' (stage {stage}); first defined on line {seen[book_id]}",
+        )
+        return None
+    seen[book_id] = node.start_mark.line + 1
+    return book_id
+
+
+def _entry(
+    checker: _Checker, node: yaml.Node, stage: str, seen: dict[str, int]
+) -> BookConfig | None:
+    fields = checker.mapping(node, f"a book of stage {stage}", _BOOK_KEYS)
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key in _BOOK_KEYS:
+        if key not in fields:
+            checker.at(node, f"book of stage {stage} is missing '{key}'")
+    id_node = fields.get("id")
+    book_id = _book_id(checker, id_node, stage, seen)
+    shown = book_id or (str(id_node.value) if isinstance(id_node, yaml.ScalarNode) else "")
+    label = f"book '{shown}' (stage {stage})" if shown else f"a book of stage {stage}"
+    share = _share(checker, fields["share"], label) if "share" in fields else None
+    strategy = _strategy(checker, fields.get("strategy"), label)
+    if book_id is None or share is None or strategy is None:
+        return None
+    return BookConfig(id=book_id, strategy=strategy, share=share)
+
+
+def _strategy(checker: _Checker, node: yaml.Node | None, label: str) -> str | None:
+    if node is None:
+        return None
+    if not isinstance(node, yaml.ScalarNode) or not str(node.value):
+        checker.at(node, f"strategy must be a file name for {label}")
+        return None
+    strategy = str(node.value)
+    problems = checker.strategy_problems(strategy)
+    for problem in problems:
+        checker.at(node, f"strategy '{strategy}' for {label} {problem}")
+    return None if problems else strategy
+
+
+def _stage_books(checker: _Checker, stage: str, node: yaml.Node) -> list[BookConfig]:
+    fields = checker.mapping(node, f"stage {stage}", ("books",))
+    books_node = fields.get("books")
+    if books_node is None:
+        if isinstance(node, yaml.MappingNode):
+            checker.at(node, f"stage {stage} is missing 'books'")
+        return []
+    if not isinstance(books_node, yaml.SequenceNode):
+        checker.at(books_node, f"books of stage {stage} must be a list")
+        return []
+    seen: dict[str, int] = {}
+    books = [_entry(checker, entry, stage, seen) for entry in books_node.value]
+    shares = [(b.id, b.share) for b in books if b is not None]
+    total = sum((share for _, share in shares), Decimal(0))
+    if total > 1:
+        listed = ", ".join(f"{book_id} {share}" for book_id, share in shares)
+        checker.at(books_node, f"shares of stage {stage} sum to {total}, more than 1: {listed}")
+    return [b for b in books if b is not None]
+
+
+def load_books(path: Path, stage: str) -> list[BookConfig]:
+    """Return the books of ``stage`` in file order; raise ConfigurationError listing every problem."""
+    checker = _Checker(path)
+    stages_node, stages = _stage_nodes(checker, _compose(path))
+    if stage not in stages:
+        configured = ", ".join(sorted(stages)) or "none"
+        checker.at(
+            stages_node, f"stage '{stage}' is not configured; configured stages: {configured}"
+        )
+        checker.fail()
+    books = _stage_books(checker, stage, stages[stage])
+    checker.fail_if_any()
+    return books
+
+
+def validate_all_stages(path: Path) -> dict[str, list[BookConfig]]:
+    """Check every stage of a books file; return each stage's books or raise with every problem."""
+    checker = _Checker(path)
+    _, stages = _stage_nodes(checker, _compose(path))
+    books = {stage: _stage_books(checker, stage, node) for stage, node in stages.items()}
+    checker.fail_if_any()
+    return books

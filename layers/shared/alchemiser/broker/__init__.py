@@ -1,0 +1,1 @@
+"""The broker port (account, positions, quotes, orders) and its adapters."""

@@ -1,0 +1,1 @@
+"""The daily cycle: one function per state machine step, over the ports."""

@@ -1,0 +1,314 @@
+"""Input and output of every state of the daily cycle.
+
+Each Lambda handler parses its event into one of these models and returns another
+(``model_dump(mode="json")``: Decimals travel as strings, dates as ISO text).
+Payloads stay small: decision traces and reports go to the object store and only
+their keys travel between states.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alchemiser.broker.models import OrderSide
+from alchemiser.ledger.models import BookAllocation, OrderPhase, OrderState
+
+RUN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# -- PlanCycle -------------------------------------------------------------------------
+
+
+class CycleOptions(_State):
+    """The execution input (``{}`` from the schedule; the console may set a day to replay)."""
+
+    trading_date: date | None = None  # replay a past trading day (local runs); None: today
+
+
+class CycleRequest(_State):
+    """PlanCycle input. The run id is derived from stage and trading day, not from the
+    execution name (the schedule cannot choose names), so any execution for a day —
+    scheduled, redriven or started by hand — is the same run with the same order ids."""
+
+    execution_name: str = Field(min_length=1, max_length=80)
+    stage: str
+    started_at: datetime
+    options: CycleOptions = CycleOptions()
+
+
+class BookTask(_State):
+    """One item of the EvaluateBooks Map."""
+
+    run_id: str
+    stage: str
+    trading_date: date
+    book_id: str
+    strategy: str  # file name in strategies/
+    share: Decimal = Field(gt=0, le=1)
+    account_equity: Decimal
+    blocked_reason: str = ""
+
+
+class CyclePlan(_State):
+    """PlanCycle output."""
+
+    run_id: str
+    stage: str
+    trading_date: date
+    market_open: bool
+    proceed: bool  # False: nothing to do today (closed, or already traded)
+    reason: str = ""
+    already_traded: bool = False
+    run_at: datetime  # close minus N minutes (UTC): the Wait state's timestamp
+    account_equity: Decimal = Decimal(0)
+    blocked_reason: str = ""  # set: the books are evaluated and reported, nothing trades
+    books: list[BookTask] = Field(default_factory=list)
+    data_source: str = ""
+    warnings: list[str] = Field(default_factory=list)
+
+
+# -- EvaluateBook ----------------------------------------------------------------------
+
+
+class BookStatus(StrEnum):
+    PLANNED = "planned"  # trades planned (possibly none)
+    HELD = "held"  # rebalance skipped: inside the corridor or not a rebalance day
+    FAILED = "failed"  # evaluation failed: reported, the other books go on
+
+
+class BookTrade(_State):
+    """A trade one book wants, before netting."""
+
+    book_id: str
+    symbol: str
+    side: OrderSide
+    qty: Decimal = Field(gt=0)
+    price: Decimal = Field(gt=0)  # reference price used for planning
+    notional: Decimal = Field(gt=0)
+    exit: bool = False  # sells the book's whole holding of the symbol
+
+
+class HeldTrade(_State):
+    symbol: str
+    notional: Decimal
+    reason: str
+
+
+class BookPlan(_State):
+    """EvaluateBook output (or, on failure, what the Map's Catch records)."""
+
+    run_id: str
+    book_id: str
+    strategy: str
+    status: BookStatus
+    reason: str = ""
+    target_weights: dict[str, Decimal] = Field(default_factory=dict)
+    capital: Decimal = Decimal(0)
+    cash: Decimal = Decimal(0)
+    positions: dict[str, Decimal] = Field(default_factory=dict)
+    prices: dict[str, Decimal] = Field(default_factory=dict)
+    trades: list[BookTrade] = Field(default_factory=list)
+    held: list[HeldTrade] = Field(default_factory=list)
+    trace_key: str | None = None
+
+
+# -- PlanOrders ------------------------------------------------------------------------
+
+
+class NetOrder(_State):
+    """One broker order: the books' trades in a symbol netted together."""
+
+    client_order_id: str = Field(max_length=48)
+    run_id: str
+    trading_date: date
+    phase: OrderPhase
+    symbol: str
+    side: OrderSide
+    qty: Decimal = Field(gt=0)
+    ref_price: Decimal = Field(gt=0)
+    fractionable: bool = True
+    allocations: list[BookAllocation]
+
+
+class Cross(_State):
+    """Shares passed between books inside the account instead of through the market."""
+
+    symbol: str
+    qty: Decimal = Field(gt=0)
+    seller: str
+    buyer: str
+
+
+class NettingSummary(_State):
+    book_trades: int
+    orders: int
+    notional_saved: Decimal
+
+
+class OrderPlan(_State):
+    run_id: str
+    trading_date: date
+    sell_orders: list[NetOrder] = Field(default_factory=list)
+    buy_orders: list[NetOrder] = Field(default_factory=list)
+    crosses: list[Cross] = Field(default_factory=list)
+    netting: NettingSummary
+    blocked_reason: str = ""
+    warnings: list[str] = Field(default_factory=list)
+
+
+# -- ExecuteOrder, CheckSells (circuit breaker), Hedge ---------------------------------
+
+
+class ExecuteOrderRequest(_State):
+    order: NetOrder
+    max_notional: Decimal | None = None  # BUY phase: the cash left for this order
+
+
+class OrderResult(_State):
+    client_order_id: str
+    run_id: str
+    phase: OrderPhase
+    symbol: str
+    side: OrderSide
+    requested_qty: Decimal
+    filled_qty: Decimal
+    avg_price: Decimal | None = None
+    state: OrderState
+    broker_order_ids: list[str] = Field(default_factory=list)
+    reason: str = ""
+
+
+class BuyGate(_State):
+    """CheckSells output: the circuit breaker's decision before the BUY phase."""
+
+    run_id: str
+    buys_allowed: bool
+    reason: str = ""
+    sell_failures: int = 0
+    available_cash: Decimal = Decimal(0)
+    buy_orders: list[ExecuteOrderRequest] = Field(default_factory=list)
+
+
+class HedgeDecision(_State):
+    run_id: str
+    decision: str  # "no-hedge" until the hedging issue lands
+    reason: str
+    orders: list[OrderResult] = Field(default_factory=list)
+
+
+# -- Reconcile, Notify -----------------------------------------------------------------
+
+
+class Pnl(_State):
+    realised: Decimal
+    unrealised: Decimal
+    total: Decimal
+
+
+class BookOutcome(_State):
+    book_id: str
+    strategy: str
+    status: BookStatus
+    reason: str = ""
+    target_weights: dict[str, Decimal] = Field(default_factory=dict)
+    positions: dict[str, Decimal] = Field(default_factory=dict)
+    cash: Decimal = Decimal(0)
+    equity: Decimal = Decimal(0)
+    pnl: Pnl | None = None
+
+
+class DriftLine(_State):
+    symbol: str
+    broker_qty: Decimal
+    books_qty: Decimal
+    notional: Decimal
+
+
+class ReconcileResult(_State):
+    run_id: str
+    trading_date: date
+    books: list[BookOutcome]
+    orders: list[OrderResult]
+    account_pnl: Pnl
+    drift: list[DriftLine] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class NotifyResult(_State):
+    run_id: str
+    report_key: str
+    message_id: str
+
+
+class FailureNotice(_State):
+    """NotifyFailure input: the run and the error the state machine caught."""
+
+    run_id: str
+    execution_name: str = ""
+    stage: str = ""
+    error: str
+    cause: str = ""
+
+
+# -- Handler events (what each Lambda receives from the state machine) -------------------
+
+
+class EvaluateBookEvent(_State):
+    task: BookTask
+    run_id: str
+
+
+class PlanOrdersRequest(_State):
+    run_id: str
+    trading_date: date
+    blocked_reason: str = ""
+    books: list[BookPlan]
+
+
+class ExecuteOrderEvent(_State):
+    request: ExecuteOrderRequest
+    run_id: str
+
+
+class CheckSellsRequest(_State):
+    run_id: str
+    plan: OrderPlan
+    sell_results: list[OrderResult]
+
+
+class HedgeRequest(_State):
+    run_id: str
+    trading_date: date
+    books: list[BookPlan]
+
+
+class ExecutionOutcome(_State):
+    sell_results: list[OrderResult]
+    buy_results: list[OrderResult]
+    gate: BuyGate
+
+
+class ReconcileRequest(_State):
+    run_id: str
+    stage: str
+    trading_date: date
+    tasks: list[BookTask]
+    books: list[BookPlan]
+    orders: OrderPlan
+    execution: ExecutionOutcome
+    hedge: HedgeDecision
+
+
+class NotifyRequest(_State):
+    run_id: str
+    plan: CyclePlan
+    orders: OrderPlan
+    reconcile: ReconcileResult

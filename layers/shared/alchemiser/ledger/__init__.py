@@ -1,0 +1,1 @@
+"""The ledger port (runs, orders, fills, FIFO lots, book snapshots) and its adapters."""

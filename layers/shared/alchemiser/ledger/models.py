@@ -1,0 +1,127 @@
+"""Ledger records. Each book's positions are its open lots, never the broker's totals."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alchemiser.broker.models import OrderSide
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RunStatus(StrEnum):
+    STARTED = "started"
+    COMPLETED = "completed"  # the day was traded (or deliberately not): re-runs place nothing
+    FAILED = "failed"  # may be re-run (redrive); orders already placed are found by client id
+
+
+class RunRecord(_Record):
+    run_id: str
+    stage: str
+    trading_date: date
+    status: RunStatus
+    started_at: datetime
+    updated_at: datetime
+    attempts: int = Field(1, ge=1)
+    message: str = ""
+    execution_name: str = ""  # the Step Functions execution currently (or last) running the day
+
+
+class OrderPhase(StrEnum):
+    SELL = "sell"
+    BUY = "buy"
+
+
+class BookAllocation(_Record):
+    """One book's intended trade inside a netted broker order (or an internal cross)."""
+
+    book_id: str
+    side: OrderSide
+    qty: Decimal = Field(gt=0)
+
+
+class OrderState(StrEnum):
+    PLANNED = "planned"
+    SUBMITTED = "submitted"
+    FILLED = "filled"
+    PARTIALLY_FILLED = "partially_filled"
+    FAILED = "failed"  # rejected, or nothing filled before the last step
+    SKIPPED = "skipped"  # blocked by a limit, the kill switch or the circuit breaker
+
+
+class OrderRecord(_Record):
+    client_order_id: str
+    run_id: str
+    trading_date: date
+    phase: OrderPhase
+    symbol: str
+    side: OrderSide
+    qty: Decimal = Field(gt=0)
+    ref_price: Decimal = Field(gt=0)
+    state: OrderState = OrderState.PLANNED
+    filled_qty: Decimal = Decimal(0)
+    avg_fill_price: Decimal | None = None
+    broker_order_ids: tuple[str, ...] = ()
+    allocations: tuple[BookAllocation, ...] = ()
+    reason: str = ""
+
+
+class FillSource(StrEnum):
+    MARKET = "market"  # the book's share of a broker fill
+    CROSS = "cross"  # netted against another book's opposite trade, at the same price
+
+
+class FillRecord(_Record):
+    """A fill attributed to one book. ``fill_id`` is deterministic, so recording is idempotent."""
+
+    fill_id: str
+    run_id: str
+    trading_date: date
+    book_id: str
+    symbol: str
+    side: OrderSide
+    qty: Decimal = Field(gt=0)
+    price: Decimal = Field(gt=0)
+    source: FillSource
+    client_order_id: str | None = None
+
+
+class Lot(_Record):
+    """An open FIFO lot of one book: what is left of one buy."""
+
+    book_id: str
+    symbol: str
+    lot_id: str
+    opened_on: date
+    qty: Decimal = Field(gt=0)
+    cost_price: Decimal = Field(gt=0)
+
+
+class BookSnapshot(_Record):
+    """A book at the end of a trading day (positions by lots, cash, P&L)."""
+
+    book_id: str
+    trading_date: date
+    run_id: str
+    capital: Decimal
+    cash: Decimal
+    positions: dict[str, Decimal]
+    prices: dict[str, Decimal]
+    market_value: Decimal
+    equity: Decimal
+    cost_basis: Decimal
+    realised_pnl: Decimal  # cumulative since the book opened
+    unrealised_pnl: Decimal
+
+
+class KillSwitch(_Record):
+    enabled: bool
+    reason: str = ""
+    updated_at: datetime
+    updated_by: str = ""

@@ -1,0 +1,62 @@
+"""The ledger port. Adapters: DynamoDB single table (AWS) and SQLite (local)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Protocol
+
+from alchemiser.ledger.models import (
+    BookSnapshot,
+    FillRecord,
+    KillSwitch,
+    Lot,
+    OrderRecord,
+    RunRecord,
+)
+
+
+class Ledger(Protocol):
+    """Durable record of runs, orders, fills, lots and book snapshots.
+
+    Every list method returns *all* matching items (adapters paginate internally).
+    ``record_fills`` is idempotent by ``fill_id`` and applies each new fill to the
+    book's FIFO lots in the same transaction, accumulating realised P&L.
+    """
+
+    def get_run(self, run_id: str) -> RunRecord | None: ...
+
+    def put_run(self, run: RunRecord) -> None: ...
+
+    def runs(self, stage: str) -> list[RunRecord]: ...
+
+    def put_order(self, order: OrderRecord) -> None: ...
+
+    def get_order(self, run_id: str, client_order_id: str) -> OrderRecord | None: ...
+
+    def orders(self, run_id: str) -> list[OrderRecord]: ...
+
+    def record_fills(self, fills: Sequence[FillRecord]) -> list[FillRecord]:
+        """Record fills not seen before (by fill_id); return the newly recorded ones."""
+        ...
+
+    def fills(self, run_id: str) -> list[FillRecord]: ...
+
+    def open_lots(self, book_id: str) -> list[Lot]:
+        """Return the book's open lots, oldest first (FIFO order) per symbol."""
+        ...
+
+    def realised_pnl(self, book_id: str) -> Decimal: ...
+
+    def book_ids(self) -> list[str]:
+        """Return every book that ever had a fill or a snapshot."""
+        ...
+
+    def put_snapshot(self, snapshot: BookSnapshot) -> None: ...
+
+    def latest_snapshot(self, book_id: str, on_or_before: date) -> BookSnapshot | None: ...
+
+    def kill_switch(self) -> KillSwitch | None: ...
+
+    def set_kill_switch(self, switch: KillSwitch) -> None: ...

@@ -1,0 +1,115 @@
+"""The embedded adapters of a local run, all persisting under one home directory.
+
+<home>/broker.sqlite3       simulated broker: cash, positions, orders, fills
+<home>/ledger.sqlite3       the ledger: runs, orders, fills, lots, snapshots
+<home>/idempotency.sqlite3  step results a re-run reuses (Powertools Idempotency)
+<home>/reports/, traces/    the object store: HTML reports, decision traces
+<home>/outbox/              each run's email (.eml) and its HTML body
+<home>/runs/<run id>/       each attempt's execution history (as the console shows it)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from alchemiser.books.config import BookConfig, load_books
+from alchemiser.broker.simulated import SimulatedBroker, SimulationConfig
+from alchemiser.cycle.faults import FaultPlan
+from alchemiser.dsl.parser import load_symphony
+from alchemiser.dsl.program import compile_symphony
+from alchemiser.execution.clock import InstantClock
+from alchemiser.ledger.idempotency import SQLitePersistenceLayer
+from alchemiser.ledger.sqlite import SQLiteLedger
+from alchemiser.market.history import PriceHistory
+from alchemiser.market.loader import load_price_directory
+from alchemiser.market.local_data import DemoMarketData, DirectoryMarketData
+from alchemiser.market.port import MarketData
+from alchemiser.market.synthetic import DEMO_TICKERS
+from alchemiser.notify.local import LocalNotifier
+from alchemiser.runtime import Dependencies
+from alchemiser.settings import Settings
+from alchemiser.storage.local import LocalObjectStore
+
+
+class LocalRunError(ValueError):
+    """The local run cannot start (no such trading day, no data, a bad home directory)."""
+
+
+@dataclass(frozen=True)
+class LocalMarket:
+    data: MarketData
+    history: PriceHistory  # every ticker the simulated broker can quote
+    synthetic: bool
+
+
+def open_market(settings: Settings, books: Sequence[BookConfig], today: date) -> LocalMarket:
+    """Return the market data of a local run: a price directory, else the synthetic demo."""
+    if settings.data_dir is not None:
+        data = DirectoryMarketData(settings.data_dir)
+        return LocalMarket(data, load_price_directory(settings.data_dir), synthetic=False)
+    tickers = sorted(set(DEMO_TICKERS) | strategy_tickers(settings.strategies_dir, books))
+    demo = DemoMarketData(tickers, today)
+    return LocalMarket(demo, demo.history(tickers, demo.end), synthetic=True)
+
+
+def strategy_tickers(strategies_dir: Path, books: Sequence[BookConfig]) -> set[str]:
+    found: set[str] = set()
+    for book in books:
+        found.update(compile_symphony(load_symphony(strategies_dir / book.strategy)).tickers)
+    return found
+
+
+def trading_day(history: PriceHistory, asked: date | None, today: date) -> date:
+    """Return the day to run: the one asked for, or the last trading day on or before today."""
+    if asked is not None:
+        days = history.dates
+        if not np.any(days == np.datetime64(asked, "D")):
+            first, last = history.day(0), history.day(len(days) - 1)
+            raise LocalRunError(f"{asked} is not a trading day in the data ({first} to {last})")
+        return asked
+    row = history.index_on_or_before(today)
+    if row < 0:
+        raise LocalRunError(f"the data has no trading day on or before {today}")
+    return history.day(row)
+
+
+def build_local_dependencies(
+    settings: Settings, market: LocalMarket, day: date, run_time: datetime, faults: FaultPlan
+) -> Dependencies:
+    """Create the embedded adapters under ``settings.home``, the simulated session set to ``day``."""
+    home = settings.home
+    home.mkdir(parents=True, exist_ok=True)
+    clock = InstantClock(run_time)
+    broker = SimulatedBroker(
+        home / "broker.sqlite3",
+        market.history,
+        SimulationConfig.from_settings(settings),
+        clock=clock,
+    )
+    broker.set_session(day, run_time)
+    idempotency_path = home / "idempotency.sqlite3"
+    return Dependencies(
+        settings=settings,
+        broker=broker,
+        ledger=SQLiteLedger(home / "ledger.sqlite3"),
+        market=market.data,
+        store=LocalObjectStore(home),
+        notifier=LocalNotifier(home / "outbox"),
+        clock=clock,
+        idempotency=lambda: SQLitePersistenceLayer(idempotency_path),
+        strategies_dir=settings.strategies_dir,
+        faults=faults,
+    )
+
+
+def run_time_of(broker_session_close: datetime, settings: Settings) -> datetime:
+    return broker_session_close - timedelta(minutes=settings.minutes_before_close)
+
+
+def books_of(settings: Settings) -> list[BookConfig]:
+    return load_books(settings.strategies_dir / "books.yaml", settings.stage)

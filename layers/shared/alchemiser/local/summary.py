@@ -1,0 +1,167 @@
+"""What a local run prints: a readable summary, or the JSON the issue specifies."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from alchemiser.local.cycle_runner import LocalRun
+from alchemiser.reporting.report import readable_error
+
+
+def summarize(run: LocalRun) -> dict[str, Any]:
+    """Return {"status", "run_id", "trading_date", "books", "orders", "report", ...} for a run."""
+    state = run.state
+    plan = state.get("plan") or {}
+    reconcile = state.get("reconcile") or {}
+    orders_plan = state.get("orders") or {}
+    outcomes = {b["book_id"]: b for b in reconcile.get("books", [])}
+    books = [_book(p, outcomes.get(p["book_id"])) for p in state.get("books", [])]
+    netting = orders_plan.get("netting")
+    message = plan.get("reason", "")
+    if run.execution.status != "SUCCEEDED":
+        message = f"{run.execution.error}: {readable_error(run.execution.cause or '')}"
+    elif orders_plan.get("blocked_reason"):
+        message = f"nothing traded: {orders_plan['blocked_reason']}"
+    report = (state.get("notify") or {}).get("report_key")
+    return {
+        "status": "SUCCEEDED" if run.execution.status == "SUCCEEDED" else "FAILED",
+        "run_id": run.run_id,
+        "trading_date": run.trading_date.isoformat(),
+        "data_source": run.data_source,
+        "synthetic_market": run.synthetic_market,
+        "message": message,
+        "already_traded": bool(plan.get("already_traded")),
+        "books": books,
+        "orders": _orders(state),
+        "netting": netting,
+        "account_pnl": _pnl(reconcile.get("account_pnl")),
+        "warnings": reconcile.get("warnings", []),
+        "report": report,
+        "history": str(run.history_path),
+    }
+
+
+def _cents(value: Any) -> str | None:
+    return None if value is None else str(Decimal(str(value)).quantize(Decimal("0.01")))
+
+
+def _price(value: Any) -> str | None:
+    """Show an average fill price to 1/100 of a cent (the ledger keeps it exact)."""
+    return None if value is None else str(Decimal(str(value)).quantize(Decimal("0.0001")))
+
+
+def _pnl(pnl: dict[str, Any] | None) -> dict[str, str | None] | None:
+    """Round P&L to cents for people (the ledger keeps it exact)."""
+    return (
+        None
+        if pnl is None
+        else {k: _cents(pnl.get(k)) for k in ("realised", "unrealised", "total")}
+    )
+
+
+def _book(plan: dict[str, Any], outcome: dict[str, Any] | None) -> dict[str, Any]:
+    book = {
+        "book_id": plan["book_id"],
+        "strategy": plan.get("strategy"),
+        "status": plan.get("status"),
+        "reason": readable_error(plan.get("reason", "")),
+        "target_weights": plan.get("target_weights", {}),
+        "trades": [
+            {"symbol": t["symbol"], "side": t["side"], "qty": t["qty"], "notional": t["notional"]}
+            for t in plan.get("trades", [])
+        ],
+        "capital": plan.get("capital"),
+    }
+    if outcome is not None:
+        book |= {
+            "positions": outcome.get("positions", {}),
+            "cash": outcome.get("cash"),
+            "equity": outcome.get("equity"),
+            "pnl": _pnl(outcome.get("pnl")),
+        }
+    return book
+
+
+def _orders(state: dict[str, Any]) -> list[dict[str, Any]]:
+    plan = state.get("orders") or {}
+    execution = (state.get("execution") or {}).get("orders") or {}
+    results = {
+        r["client_order_id"]: r
+        for r in [*execution.get("sell_results", []), *execution.get("buy_results", [])]
+    }
+    out = []
+    for order in [*plan.get("sell_orders", []), *plan.get("buy_orders", [])]:
+        result = results.get(order["client_order_id"], {})
+        qty = Decimal(order["qty"])
+        out.append(
+            {
+                "symbol": order["symbol"],
+                "side": order["side"],
+                "qty": order["qty"],
+                "notional": str((qty * Decimal(order["ref_price"])).quantize(Decimal("0.01"))),
+                "client_order_id": order["client_order_id"],
+                "status": result.get("state", "not executed"),
+                "filled_qty": result.get("filled_qty", "0"),
+                "avg_price": _price(result.get("avg_price")),
+            }
+        )
+    return out
+
+
+def render_summary(summary: dict[str, Any]) -> str:
+    """Return the console summary of a run."""
+    lines = [
+        f"The Alchemiser daily cycle: {summary['run_id']} ({summary['trading_date']}) {summary['status']}"
+    ]
+    lines.append(f"Data: {summary['data_source']}")
+    if summary["synthetic_market"]:
+        lines.append(
+            "NOTE: this run used the deterministic SYNTHETIC demo market (pass --data DIR for real prices)"
+        )
+    if summary["message"]:
+        lines.append(summary["message"])
+    for book in summary["books"]:
+        lines.append(f"Book {book['book_id']} ({book['strategy']}): {book['status']}")
+        if book.get("reason"):
+            lines.append(f"  reason: {book['reason']}")
+        if book["target_weights"]:
+            targets = ", ".join(
+                f"{t} {float(w):.1%}" for t, w in sorted(book["target_weights"].items())
+            )
+            lines.append(f"  targets: {targets}")
+        for trade in book["trades"]:
+            lines.append(
+                f"  planned: {trade['side'].upper()} {trade['qty']} {trade['symbol']} (${trade['notional']})"
+            )
+        if "cash" in book:
+            pnl = book.get("pnl") or {}
+            lines.append(
+                f"  cash ${book['cash']}, equity ${book['equity']}, P&L total ${pnl.get('total', '0')}"
+                f" (realised ${pnl.get('realised', '0')}, unrealised ${pnl.get('unrealised', '0')})"
+            )
+    if summary["netting"]:
+        n = summary["netting"]
+        lines.append(
+            f"Netting: {n['book_trades']} book trades -> {n['orders']} orders, ${n['notional_saved']} not traded"
+        )
+    if summary["orders"]:
+        lines.append("Orders:")
+        for o in summary["orders"]:
+            price = f" @ {o['avg_price']}" if o["avg_price"] else ""
+            lines.append(
+                f"  {o['side'].upper():4} {o['qty']} {o['symbol']} (${o['notional']}): {o['status']}, "
+                f"filled {o['filled_qty']}{price}   [{o['client_order_id']}]"
+            )
+    elif summary["status"] == "SUCCEEDED":
+        lines.append("Orders: none placed by this run")
+    for warning in summary["warnings"]:
+        lines.append(f"warning: {warning}")
+    if summary["report"]:
+        lines.append(f"Report: {summary['report']}")
+    lines.append(f"Execution history: {summary['history']}")
+    if summary["status"] == "FAILED":
+        lines.append(
+            "Re-run the same command to redrive the day: placed orders are found by client id, never repeated."
+        )
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The notifier port (one email per run) and its adapters."""

@@ -1,0 +1,104 @@
+"""All configuration, read once from the environment (prefix ``ALCHEMISER_``).
+
+This is the only module that reads ``os.environ``. Defaults are the safe ones: a
+local run on the simulated broker, Alpaca paper trading unless ``ALCHEMISER_LIVE``
+is explicitly true, trading limits on, secrets masked in ``repr``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+EXECUTE_ORDER_BUDGET_S = 800  # the ExecuteOrder task times out at 900 s; keep a margin
+
+
+class Runtime(StrEnum):
+    LOCAL = "local"  # embedded adapters: simulated broker, SQLite ledger, local files
+    AWS = "aws"  # Alpaca, DynamoDB, S3, SES
+
+
+class Settings(BaseSettings):
+    """Every setting of the system; construct once per process (or per test)."""
+
+    model_config = SettingsConfigDict(env_prefix="ALCHEMISER_", frozen=True, extra="ignore")
+
+    stage: str = Field("dev", pattern=r"^[a-z][a-z0-9-]{0,15}$")
+    runtime: Runtime = Runtime.LOCAL
+
+    # -- local runtime -------------------------------------------------------------
+    home: Path = Path(".alchemiser")
+    data_dir: Path | None = None  # None: the deterministic synthetic demo market
+    strategies_dir: Path = Path("strategies")
+    sim_initial_cash: Decimal = Decimal("100000")
+    sim_spread_bps: Decimal = Decimal("2")  # quoted spread around the day's price
+    sim_slippage_bps: Decimal = Decimal("1")  # extra cost on every simulated fill
+
+    # -- AWS runtime ---------------------------------------------------------------
+    ledger_table: str = ""
+    data_bucket: str = ""
+    reports_bucket: str = ""
+    notify_from: str = ""
+    notify_to: str = ""
+    alpaca_secret_name: str = ""  # Secrets Manager secret holding key id and secret
+    alpaca_key_id: SecretStr | None = None  # local/testing alternative to the secret
+    alpaca_secret_key: SecretStr | None = None
+    live: bool = False  # Alpaca live trading; paper unless explicitly true
+    http_timeout_s: float = Field(10.0, gt=0, le=60)
+
+    # -- the cycle -----------------------------------------------------------------
+    minutes_before_close: int = Field(15, ge=1, le=120)
+    max_data_staleness_days: int = Field(5, ge=1)
+
+    # -- books and limits ----------------------------------------------------------
+    deployment_pct: Decimal = Field(Decimal("1.0"), gt=0, le=1)
+    min_trade_notional: Decimal = Field(Decimal("5"), ge=0)
+    min_trade_fraction: Decimal = Field(Decimal("0.01"), ge=0, le=1)  # of a small book's capital
+    drift_tolerance_notional: Decimal = Field(Decimal("1"), ge=0)
+    max_order_notional: Decimal = Field(Decimal("250000"), gt=0)
+    max_run_notional: Decimal = Field(Decimal("1000000"), gt=0)
+    max_sell_failures: int = Field(0, ge=0)  # more SELL failures than this block the BUY phase
+    kill_switch: bool = False  # stops all trading (also settable as a ledger item)
+
+    # -- execution (walk the book) -------------------------------------------------
+    limit_steps: tuple[Decimal, ...] = (
+        Decimal("0"),
+        Decimal("0.5"),
+        Decimal("1"),
+    )  # mid -> far side
+    step_timeout_s: float = Field(20.0, gt=0, le=300)
+    poll_interval_s: float = Field(1.0, gt=0, le=30)
+    max_quote_age_s: float = Field(60.0, gt=0, le=600)  # an older quote fails the order closed
+
+    @field_validator("limit_steps")
+    @classmethod
+    def _steps_walk_toward_the_far_side(cls, steps: tuple[Decimal, ...]) -> tuple[Decimal, ...]:
+        if not steps or any(not Decimal(0) <= s <= Decimal(1) for s in steps):
+            raise ValueError(
+                f"limit steps must be fractions of the spread in [0, 1], were {list(steps)}"
+            )
+        if list(steps) != sorted(steps):
+            raise ValueError(
+                f"limit steps must move from mid toward the far side, were {list(steps)}"
+            )
+        return steps
+
+    @model_validator(mode="after")
+    def _walk_fits_in_the_task_timeout(self) -> Settings:
+        # Each step (limit steps + the market step) may wait a deadline, then as long again for a cancel.
+        worst = (len(self.limit_steps) + 1) * 2 * self.step_timeout_s
+        if worst > EXECUTE_ORDER_BUDGET_S:
+            raise ValueError(
+                f"walking the book may take {worst:.0f} s ({len(self.limit_steps)} limit steps + market, "
+                f"{self.step_timeout_s:g} s each, twice); it must fit in {EXECUTE_ORDER_BUDGET_S} s"
+            )
+        return self
+
+    @property
+    def paper(self) -> bool:
+        return not self.live

@@ -1,0 +1,1 @@
+"""The object store port (reports, traces, large payloads) and its adapters."""
