@@ -7,8 +7,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from alchemiser.cycle.notify import notify_failure
 from alchemiser.cycle.models import FailureNotice
+from alchemiser.cycle.notify import notify_failure
 from alchemiser.runtime import current
 
 logger = Logger(service="alchemiser")

@@ -34,6 +34,7 @@ from alchemiser.local.asl_runner import (
     LocalStepFunctions,
     run_state_machine,
 )
+from alchemiser.local.history import parse_history, sanitise_integers
 from alchemiser.local.sleep_scaling import check_hook_points
 
 FIXTURES = Path(__file__).parent / "fixtures" / "asl"
@@ -692,3 +693,30 @@ def test_canary_lambda_tasks_reach_the_python_handler_not_motos_stub_lambda() ->
 
     # Then both got the handler's answer
     assert result.output == {"q": 1, "integration": {"answered": 42}, "direct": {"answered": 42}}
+
+
+def test_a_malformed_integer_field_from_the_interpreter_is_dropped_not_fatal() -> None:
+    # Given events as moto's backend may record them when a Parallel branch fails while a
+    # sibling Map iterates: an iteration index holding a dict, an event with no usable id
+    raw = [
+        {
+            "id": 1,
+            "type": "ExecutionStarted",
+            "timestamp": "t",
+            "executionStartedEventDetails": {"input": "{}"},
+        },
+        {
+            "id": 2,
+            "previousEventId": 1,
+            "type": "MapIterationAborted",
+            "timestamp": "t",
+            "mapIterationAbortedEventDetails": {"name": "ExecuteSells", "index": {"bad": 1}},
+        },
+        {"id": {"bad": 2}, "type": "TaskFailed", "timestamp": "t"},
+    ]
+    # When they are sanitised and parsed
+    clean = [e for e in (sanitise_integers(dict(e)) for e in raw) if "id" in e]
+    events = parse_history(clean)
+    # Then the malformed fields are gone and the rest of the history is intact
+    assert [e.id for e in events] == [1, 2]
+    assert "index" not in events[1].details

@@ -11,7 +11,7 @@ What a test can script, per client order id:
 * ``fail_transiently(cid, after_post=...)`` — one ``TransientBrokerError``, raised
   before the order exists (the POST never arrived) or after it was created (the
   response was lost).
-* ``crash_when_polled(cid, poll)`` — one ``InjectedCrash`` on that poll: the process
+* ``crash_when_polled(cid, poll)`` — one ``InjectedCrashError`` on that poll: the process
   dies mid-walk with the order still open.
 * ``ignore_cancel(cid)`` — cancels of that order never complete (``pending_cancel``).
 
@@ -41,7 +41,7 @@ from alchemiser.broker.models import (
     Quote,
     TradingSession,
 )
-from alchemiser.errors import InjectedCrash
+from alchemiser.errors import InjectedCrashError
 from alchemiser.execution.clock import Clock
 
 
@@ -220,7 +220,7 @@ class ScriptedBroker:
         cid = live.order.client_order_id
         if self._crashes.get(cid) == live.polls:
             del self._crashes[cid]
-            raise InjectedCrash(f"crash while polling {cid}")
+            raise InjectedCrashError(f"crash while polling {cid}")
         if live.pending is not None and live.polls >= live.pending.after_polls:
             self._apply_fill(live)
         return live.order

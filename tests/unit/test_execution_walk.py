@@ -16,7 +16,7 @@ from alchemiser.broker.errors import TransientBrokerError
 from alchemiser.broker.models import OrderSide, OrderType, Quote
 from alchemiser.broker.port import Broker
 from alchemiser.cycle.models import ExecuteOrderRequest, NetOrder, OrderResult
-from alchemiser.errors import InjectedCrash
+from alchemiser.errors import InjectedCrashError
 from alchemiser.execution import (
     InstantClock,
     execute_order,
@@ -352,7 +352,7 @@ def test_crash_mid_walk_then_rerun_places_exactly_the_orders_of_an_uninterrupted
     expected = calm.run(order)
 
     # When the crashed walk is re-run
-    with pytest.raises(InjectedCrash):
+    with pytest.raises(InjectedCrashError):
         crashed.run(order)
     assert crashed.broker.order(ids(order)[0]).filled_qty == D("30")  # open, partly filled
     result = crashed.run(order)
@@ -371,7 +371,7 @@ def test_crash_mid_walk_then_rerun_places_exactly_the_orders_of_an_uninterrupted
 def test_rerun_under_the_kill_switch_cancels_the_open_step_at_once_and_places_nothing() -> None:
     # Given a walk that died with step 0 open and 30 of 100 filled
     venue, order = scripted_crash_venue(crash=True)
-    with pytest.raises(InjectedCrash):
+    with pytest.raises(InjectedCrashError):
         venue.run(order)
     waited = venue.clock.elapsed
 

@@ -13,6 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.lib.stride_tricks import sliding_window_view
+
 from alchemiser.dsl.indicators import (
     INDICATORS,
     RSI_WHEN_FLAT,
@@ -28,9 +32,6 @@ from alchemiser.dsl.indicators import (
     stdev_price,
     stdev_return,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from numpy.lib.stride_tricks import sliding_window_view
 
 PRICES_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "prices"
 NAN = math.nan

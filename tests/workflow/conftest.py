@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -16,11 +17,17 @@ from alchemiser.ledger.lots import positions_of
 from alchemiser.ledger.sqlite import SQLiteLedger
 from alchemiser.local.cycle_runner import LocalRun, run_cycle
 from alchemiser.local.summary import summarize
+from alchemiser.market.history import PriceHistory
 from alchemiser.market.loader import load_price_directory
 from alchemiser.settings import Settings
 from tests.conftest import PRICES_DIR, REPO_ROOT
 
 RunCycle = Callable[..., tuple[LocalRun, dict[str, Any]]]
+
+
+@functools.cache
+def all_prices() -> PriceHistory:
+    return load_price_directory(PRICES_DIR)
 
 
 def make_settings(home: Path, **overrides: Any) -> Settings:
@@ -54,7 +61,7 @@ def cycle(tmp_path: Path) -> RunCycle:
 
 def broker_orders(home: Path) -> list[tuple[str, str, str, Decimal, Decimal]]:
     """Every order the simulated broker received: (client id, symbol, side, qty, filled)."""
-    broker = SimulatedBroker(home / "broker.sqlite3", load_price_directory(PRICES_DIR, ["SPY"]))
+    broker = SimulatedBroker(home / "broker.sqlite3", all_prices())
     return sorted(
         (o.client_order_id, o.symbol, o.side.value, o.qty, o.filled_qty) for o in broker.orders()
     )

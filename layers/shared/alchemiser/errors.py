@@ -20,7 +20,7 @@ class ConfigurationError(Exception):
     """Books, strategies or settings are invalid: fix the configuration, then redrive."""
 
 
-class InjectedCrash(Exception):
+class InjectedCrashError(Exception):
     """A non-retryable failure injected by ``alchemiser run --crash-at`` (drills)."""
 
 

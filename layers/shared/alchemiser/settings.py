@@ -14,7 +14,6 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 EXECUTE_ORDER_BUDGET_S = 800  # the ExecuteOrder task times out at 900 s; keep a margin
 
 
@@ -38,6 +37,8 @@ class Settings(BaseSettings):
     sim_initial_cash: Decimal = Decimal("100000")
     sim_spread_bps: Decimal = Decimal("2")  # quoted spread around the day's price
     sim_slippage_bps: Decimal = Decimal("1")  # extra cost on every simulated fill
+    sim_reject_symbols: frozenset[str] = frozenset()  # drills: the simulated broker rejects these
+    sim_non_fractionable: frozenset[str] = frozenset()  # whole shares only for these
 
     # -- AWS runtime ---------------------------------------------------------------
     ledger_table: str = ""

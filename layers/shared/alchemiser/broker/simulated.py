@@ -143,6 +143,11 @@ class SimulatedBroker:
         with self._store.read() as tx:
             return tx.fills()
 
+    def orders(self) -> list[Order]:
+        """Return every order ever received, by client order id (the broker's order book)."""
+        with self._store.read() as tx:
+            return tx.all_orders()
+
     # -- Broker: account and market -------------------------------------------------------
 
     def account(self) -> Account:

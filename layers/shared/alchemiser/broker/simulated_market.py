@@ -57,6 +57,8 @@ class SimulationConfig(BaseModel):
             "initial_cash": settings.sim_initial_cash,
             "spread_bps": settings.sim_spread_bps,
             "slippage_bps": settings.sim_slippage_bps,
+            "reject_symbols": settings.sim_reject_symbols,
+            "non_fractionable": settings.sim_non_fractionable,
         }
         return cls.model_validate(values | overrides)
 

@@ -161,6 +161,10 @@ class StoreTransaction:
         ).fetchone()
         return Order.model_validate_json(row[0]) if row else None
 
+    def all_orders(self) -> list[Order]:
+        rows = self._conn.execute("SELECT body FROM orders ORDER BY client_order_id").fetchall()
+        return [Order.model_validate_json(r[0]) for r in rows]
+
     def open_orders(self) -> list[tuple[Order, date]]:
         """Return every order that can still fill, with the session day it was placed on."""
         marks = ", ".join("?" * len(_OPEN))

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from alchemiser.backtest.symphony import SymphonyBacktest, backtest_symphony
+from alchemiser.books.config import validate_all_stages
 from alchemiser.cli.output import fail, number, percent, print_json, progress_bar
 from alchemiser.dsl.composer_json import ComposerImportError, load_composer_json
 from alchemiser.dsl.engine import WarmupError, evaluate_on
@@ -18,6 +19,7 @@ from alchemiser.dsl.program import Program, compile_symphony
 from alchemiser.dsl.source import SymphonyError
 from alchemiser.dsl.trace import render_trace
 from alchemiser.dsl.writer import write_symphony
+from alchemiser.errors import ConfigurationError
 from alchemiser.market.history import MissingTickersError, PriceHistory
 from alchemiser.market.loader import load_price_directory
 
@@ -75,7 +77,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--equity-out", type=Path, help="write date,equity,return for every day")
     p.set_defaults(handler=run_backtest_command)
 
-    p = commands.add_parser("validate", help="read and check symphony files, reporting every error")
+    p = commands.add_parser(
+        "validate", help="check symphony files (and books.yaml), reporting every error"
+    )
     p.add_argument("files", type=Path, nargs="+")
     p.add_argument("--data", type=Path, help="also check that every ticker has price data here")
     p.set_defaults(handler=run_validate)
@@ -201,6 +205,9 @@ def run_validate(args: argparse.Namespace) -> int:
         except USER_ERRORS as exc:
             return fail(str(exc))
     for path in args.files:
+        if path.suffix in (".yaml", ".yml"):
+            failures += _validate_books(path)
+            continue
         try:
             program = compile_symphony(load_symphony(path))
         except SymphonyError as exc:
@@ -223,6 +230,19 @@ def run_validate(args: argparse.Namespace) -> int:
     if failures:
         print(f"{failures} of {len(args.files)} file(s) have errors", file=sys.stderr)
         return 1
+    return 0
+
+
+def _validate_books(path: Path) -> int:
+    """Check a books.yaml (every stage, every strategy it names); return 1 on problems."""
+    try:
+        stages = validate_all_stages(path)
+    except (ConfigurationError, OSError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    for stage, books in stages.items():
+        shares = ", ".join(f"{b.id} {b.share}" for b in books)
+        print(f"ok {path.name} [{stage}]: {len(books)} books ({shares})")
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from alchemiser.errors import InjectedCrash, TransientError
+from alchemiser.errors import InjectedCrashError, TransientError
 
 TASK_STATES = (
     "PlanCycle",
@@ -59,7 +59,9 @@ class FaultPlan:
         with self._lock:
             self._seen[state] = attempt = self._seen.get(state, 0) + 1
         if state in self.crash and attempt == 1:
-            raise InjectedCrash(f"drill: {state} crashed on its first attempt (--crash-at {state})")
+            raise InjectedCrashError(
+                f"drill: {state} crashed on its first attempt (--crash-at {state})"
+            )
         if attempt <= self.transient.get(state, 0):
             raise TransientError(
                 f"drill: {state} failed transiently on attempt {attempt} of {self.transient[state]} (--fail-at)"

@@ -18,6 +18,7 @@ from alchemiser.dsl.program import compile_symphony
 from alchemiser.errors import ConfigurationError, DataError
 from alchemiser.ledger.lots import positions_of
 from alchemiser.ledger.models import RunRecord, RunStatus
+from alchemiser.market.history import MissingTickersError
 from alchemiser.runtime import Dependencies
 from alchemiser.settings import Runtime
 
@@ -36,6 +37,7 @@ class _DaySetup(BaseModel):
     books: list[BookTask]
     run_at: datetime
     data_source: str
+    warnings: list[str] = []
 
 
 def plan_cycle(
@@ -73,6 +75,7 @@ def plan_cycle(
         blocked_reason=blocked,
         books=books,
         data_source=setup.data_source,
+        warnings=setup.warnings,
     )
 
 
@@ -136,7 +139,7 @@ def _fix_day(request: _SetupRequest, deps: Dependencies) -> _DaySetup:
         raise ConfigurationError("the broker account is blocked from trading")
     if account.equity <= 0:
         raise DataError(f"account equity must be > 0 to plan books, was {account.equity}")
-    _check_data_fresh(books, request.trading_date, deps)
+    warnings = _check_data_fresh(books, request.trading_date, deps)
     run_at = request.close - timedelta(minutes=deps.settings.minutes_before_close)
     tasks = [
         BookTask(
@@ -157,6 +160,7 @@ def _fix_day(request: _SetupRequest, deps: Dependencies) -> _DaySetup:
         books=tasks,
         run_at=run_at,
         data_source=deps.market.describe(),
+        warnings=warnings,
     )
 
 
@@ -210,16 +214,28 @@ def _books(stage: str, deps: Dependencies) -> list[BookConfig]:
     return books
 
 
-def _check_data_fresh(books: list[BookConfig], day: date, deps: Dependencies) -> None:
-    tickers: set[str] = set()
+def _check_data_fresh(books: list[BookConfig], day: date, deps: Dependencies) -> list[str]:
+    """Check each book's data has a close for ``day``; fail closed when no book's data does.
+
+    A book whose data is missing or stale is only warned about here: its evaluation fails
+    with the exact reason, and the other books go on.
+    """
+    warnings: list[str] = []
     for book in books:
-        tickers.update(compile_symphony(load_symphony(deps.strategies_dir / book.strategy)).tickers)
-    history = deps.market.history(sorted(tickers), day)
-    last = history.day(len(history.dates) - 1) if len(history.dates) else None
-    if last != day:
-        raise DataError(
-            f"market data is stale: the last close is for {last}, the trading day is {day}"
-        )
+        tickers = compile_symphony(load_symphony(deps.strategies_dir / book.strategy)).tickers
+        try:
+            history = deps.market.history(tickers, day)
+        except MissingTickersError as exc:
+            warnings.append(f"book {book.id}: {exc}")
+            continue
+        last = history.day(len(history.dates) - 1) if len(history.dates) else None
+        if last != day:
+            warnings.append(
+                f"book {book.id}: the last close is for {last}, the trading day is {day}"
+            )
+    if len(warnings) == len(books):
+        raise DataError("no book has market data for the trading day: " + "; ".join(warnings))
+    return warnings
 
 
 def _blocked_reason(run_id: str, deps: Dependencies) -> str:

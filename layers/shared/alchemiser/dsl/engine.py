@@ -130,6 +130,18 @@ def evaluate_on(
         )
     result = evaluate_history(program, upto, trace_days=[day] if trace else [])
     row = len(upto.dates) - 1
+    if row < result.start:
+        # The allocation never looks past ``day``; only this message looks at the full
+        # data, to tell the user when the symphony does become valid.
+        whole = (
+            evaluate_history(program, history) if len(history.dates) > len(upto.dates) else result
+        )
+        first = whole.first_valid_day
+        raise WarmupError(
+            f"{program.symphony.name!r} has no allocation on {day}: its first valid day "
+            f"{'in this data is ' + str(first) if first else 'never comes in this data'} "
+            f"because {whole.start_reason}"
+        )
     weights = result.weights_at(row)
     return Allocation(
         symphony=program.symphony.name,

@@ -345,10 +345,12 @@ class _Walker:
         affordable = round_down(budget / unit_price, places) if budget > 0 else ZERO
         if affordable >= qty:
             return qty
-        self.capped = (
-            f"capped by max_notional ${cap:,.2f}: ${budget:,.2f} left buys {affordable} "
-            f"{self.order.symbol} at ${unit_price}"
+        buys = (
+            f" buys {affordable:f} {self.order.symbol} at ${unit_price}"
+            if affordable > 0
+            else " buys nothing more"
         )
+        self.capped = f"capped by max_notional ${cap:,.2f}: ${max(budget, ZERO):,.2f} left{buys}"
         return affordable
 
     def _capped_end(self) -> _End:

@@ -47,7 +47,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, cast
@@ -64,7 +64,13 @@ from alchemiser.local.definition import (
     lambda_functions_in,
     substitute_definition,
 )
-from alchemiser.local.history import ExecutionResult, HistoryEvent, decode_json, parse_history
+from alchemiser.local.history import (
+    ExecutionResult,
+    HistoryEvent,
+    backend_history,
+    decode_json,
+    parse_history,
+)
 from alchemiser.local.lambda_invoke import INVOKE_EVENT, InProcessLambda, LambdaHandler
 from alchemiser.local.sleep_scaling import scaled_sleeps
 
@@ -338,7 +344,16 @@ class LocalStepFunctions:
 
     def _history(self, arn: str) -> list[HistoryEvent]:
         paginator = self._require_client().get_paginator("get_execution_history")
-        raw = [event for page in paginator.paginate(executionArn=arn) for event in page["events"]]
+        raw: Sequence[Mapping[str, Any]]
+        try:
+            raw = [
+                event for page in paginator.paginate(executionArn=arn) for event in page["events"]
+            ]
+        except TypeError:
+            # moto 5.2 sometimes records a malformed integer field when a Parallel branch
+            # fails while a sibling Map is mid-iteration, and its API serializer then
+            # crashes. Read the events from its backend instead and drop such fields.
+            raw = backend_history(arn)
         return parse_history(raw)
 
     def _create_state_machine(self) -> None:

@@ -26,7 +26,7 @@ from alchemiser.local.environment import (
     run_time_of,
     trading_day,
 )
-from alchemiser.local.template import local_state_machine
+from alchemiser.local.template import clear_handler_metrics, local_state_machine
 from alchemiser.runtime import installed
 from alchemiser.settings import Settings
 
@@ -82,14 +82,17 @@ def run_cycle(
     )  # it logs every caught state failure as ERROR
     machine = local_state_machine(project_root, settings.stage)
     with installed(deps):
-        execution = run_state_machine(
-            machine.definition,
-            machine.substitutions,
-            machine.handlers,
-            {"trading_date": run_day.isoformat()},
-            run_id,
-            time_scale=0.0,
-        )
+        try:
+            execution = run_state_machine(
+                machine.definition,
+                machine.substitutions,
+                machine.handlers,
+                {"trading_date": run_day.isoformat()},
+                run_id,
+                time_scale=0.0,
+            )
+        finally:
+            clear_handler_metrics()
     path = _save_history(settings.home / "runs" / run_id, execution)
     return LocalRun(run_id, run_day, execution, path, market.synthetic, market.data.describe())
 

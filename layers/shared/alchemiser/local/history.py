@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
 # Details that carry the state's name, e.g. {"stateEnteredEventDetails": {"name": ...}}.
 _NAMED_DETAILS = ("stateEnteredEventDetails", "stateExitedEventDetails")
 _NAMED_TYPE_PREFIXES = ("MapIteration",)
@@ -131,3 +133,28 @@ def _state_name_before(
             return names[event_id]
         event_id = previous.get(event_id)
     return None
+
+
+# Integer fields of history events (and of their *EventDetails) in the Step Functions API.
+_INTEGER_FIELDS = frozenset({"id", "previousEventId", "index", "length"})
+
+
+def backend_history(execution_arn: str) -> list[dict[str, Any]]:
+    """Return an execution's events straight from moto's backend, integer fields sanitised."""
+    account, region = execution_arn.split(":")[4], execution_arn.split(":")[3]
+    backend = stepfunctions_parser_backends[account][region]
+    events = [
+        sanitise_integers(dict(event))
+        for event in backend.get_execution_history(execution_arn)["events"]
+    ]
+    return [event for event in events if "id" in event]  # an event without its id cannot be placed
+
+
+def sanitise_integers(event: dict[str, Any]) -> dict[str, Any]:
+    """Drop integer fields holding anything but an integer (in the event and its details)."""
+    clean: dict[str, Any] = {}
+    for key, value in event.items():
+        if key in _INTEGER_FIELDS and not isinstance(value, int):
+            continue
+        clean[key] = sanitise_integers(value) if isinstance(value, dict) else value
+    return clean

@@ -47,7 +47,7 @@ _CloudFormationLoader.add_multi_constructor("!", _tag)
 
 def load_template(path: Path) -> dict[str, Any]:
     """Parse template.yaml, keeping intrinsic functions as data."""
-    document = yaml.load(path.read_text(encoding="utf-8"), Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
+    document = yaml.load(path.read_text(encoding="utf-8"), Loader=_CloudFormationLoader)
     if not isinstance(document, dict) or "Resources" not in document:
         raise TemplateError(f"{path}: expected a CloudFormation template with Resources")
     return document
@@ -130,3 +130,11 @@ def _handler(code_dir: Path, handler: str) -> LambdaHandler:
         _MODULES[path] = module
     function: LambdaHandler = getattr(module, function_name)
     return function
+
+
+def clear_handler_metrics() -> None:
+    """Drop the metrics the handlers buffered (local runs do not publish them)."""
+    for module in _MODULES.values():
+        metrics = getattr(module, "metrics", None)
+        if metrics is not None:
+            metrics.clear_metrics()

@@ -1,0 +1,88 @@
+"""Trading fails closed: drift between broker and books, the kill switch, a failed SELL
+phase and the notional caps each stop orders, and the run says exactly why."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from alchemiser.broker.models import MarketOrderRequest, OrderSide
+from alchemiser.broker.simulated import SimulatedBroker
+from alchemiser.broker.simulated_market import trading_session
+from alchemiser.ledger.models import KillSwitch
+from alchemiser.ledger.sqlite import SQLiteLedger
+from tests.workflow.conftest import RunCycle, all_prices, broker_orders
+
+FIRST, DAY = date(2024, 3, 13), date(2024, 3, 14)
+
+
+def test_positions_traded_outside_the_books_block_all_trading(
+    cycle: RunCycle, tmp_path: Path
+) -> None:
+    # Given a traded first day, then one XLF share sold at the broker by hand
+    cycle(FIRST)
+    home = tmp_path / "home"
+    broker = SimulatedBroker(home / "broker.sqlite3", all_prices())
+    broker.set_session(DAY, trading_session(DAY).open)
+    broker.submit_order(
+        MarketOrderRequest(
+            symbol="XLF", side=OrderSide.SELL, qty=Decimal(1), client_order_id="by-hand-1"
+        )
+    )
+    before = broker_orders(home)
+    # When the next day runs
+    _, summary = cycle(DAY)
+    # Then nothing is traded, the run says why, and the drift is reported
+    assert summary["status"] == "SUCCEEDED"
+    assert summary["orders"] == []
+    assert "broker positions disagree with the books" in summary["message"]
+    assert "XLF: broker" in summary["message"]
+    assert any("drift XLF" in w for w in summary["warnings"])
+    assert broker_orders(home) == before
+
+
+def test_the_kill_switch_in_the_ledger_stops_every_order(cycle: RunCycle, tmp_path: Path) -> None:
+    # Given a traded first day and the kill switch set in the ledger
+    cycle(FIRST)
+    home = tmp_path / "home"
+    SQLiteLedger(home / "ledger.sqlite3").set_kill_switch(
+        KillSwitch(enabled=True, reason="drill", updated_at=datetime.now(UTC), updated_by="tests")
+    )
+    before = broker_orders(home)
+    # When the next day runs
+    _, summary = cycle(DAY)
+    # Then the books are still evaluated and reported, but nothing is placed
+    assert summary["status"] == "SUCCEEDED"
+    assert summary["orders"] == []
+    assert "kill switch is on (drill, by tests)" in summary["message"]
+    assert {b["status"] for b in summary["books"]} <= {"planned", "held"}
+    assert broker_orders(home) == before
+
+
+def test_a_failed_sell_blocks_the_buy_phase(cycle: RunCycle, tmp_path: Path) -> None:
+    # Given a traded first day, and a broker that rejects TLT, which the next day sells
+    cycle(FIRST)
+    # When the next day runs
+    _, summary = cycle(DAY, sim_reject_symbols=frozenset({"TLT"}))
+    # Then the TLT sell failed, the other sells went through, and no buy was placed
+    orders = {(o["side"], o["symbol"]): o for o in summary["orders"]}
+    assert orders[("sell", "TLT")]["status"] == "failed"
+    assert all(
+        o["status"] == "filled"
+        for (side, symbol), o in orders.items()
+        if side == "sell" and symbol != "TLT"
+    )
+    assert all(o["status"] == "not executed" for (side, _), o in orders.items() if side == "buy")
+    assert any("BUY phase blocked" in w and "TLT" in w for w in summary["warnings"])
+
+
+def test_a_run_over_the_notional_cap_trades_nothing(cycle: RunCycle, tmp_path: Path) -> None:
+    # Given a per-run notional cap far below what the first day needs
+    # When the first day runs
+    _, summary = cycle(FIRST, max_run_notional=Decimal(1000))
+    # Then no order is placed and the cap is named
+    assert summary["status"] == "SUCCEEDED"
+    assert summary["orders"] == []
+    assert "1,000" in summary["message"] or "1000" in summary["message"]
+    assert broker_orders(tmp_path / "home") == []
