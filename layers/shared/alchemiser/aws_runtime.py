@@ -8,18 +8,21 @@ runtime is ``aws``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Any, cast
 
 import boto3
 
 from alchemiser.broker.alpaca import AlpacaBroker, load_secret_json
+from alchemiser.broker.port import Broker
 from alchemiser.errors import ConfigurationError
 from alchemiser.execution.clock import SystemClock
 from alchemiser.ledger.dynamodb import DynamoDBLedger
 from alchemiser.ledger.idempotency import dynamodb_persistence_layer
 from alchemiser.market.alpaca_bars import AlpacaDailyBars, AlpacaLatestPrices, make_data_client
 from alchemiser.market.history import PriceHistory
+from alchemiser.market.port import MarketData
 from alchemiser.market.s3_data import S3MarketData, S3PriceObjects, previous_xnys_session
 from alchemiser.notify.ses import SesNotifier
 from alchemiser.runtime import Dependencies
@@ -27,6 +30,22 @@ from alchemiser.settings import Settings
 from alchemiser.storage.s3 import S3ObjectStore
 
 PRICES_PREFIX = "prices/"
+
+
+class Deferred[T]:
+    """Build an adapter on first use (thread-safe), so a step that never calls Alpaca never
+    reads its secret: Notify and NotifyFailure are not allowed to."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._value is None:
+                self._value = self._build()
+        return getattr(self._value, name)
 
 
 class RefreshedMarketData:
@@ -60,21 +79,23 @@ def build_aws_dependencies(settings: Settings) -> Dependencies:
         if not value:
             raise ConfigurationError(f"{name} must be set in the Lambda environment")
     session = boto3.Session()
-    broker = AlpacaBroker.from_settings(settings)
-    secret = _alpaca_secret(settings)
-    data_client = make_data_client(secret[0], secret[1], timeout_s=settings.http_timeout_s)
-    prices = S3PriceObjects(settings.data_bucket, PRICES_PREFIX, session)
-    market = S3MarketData(
-        settings.data_bucket, PRICES_PREFIX, AlpacaLatestPrices(data_client), session=session
-    )
+
+    def market() -> RefreshedMarketData:
+        key_id, secret_key = _alpaca_secret(settings)
+        data_client = make_data_client(key_id, secret_key, timeout_s=settings.http_timeout_s)
+        prices = S3PriceObjects(settings.data_bucket, PRICES_PREFIX, session)
+        latest = AlpacaLatestPrices(data_client)
+        s3_market = S3MarketData(settings.data_bucket, PRICES_PREFIX, latest, session=session)
+        return RefreshedMarketData(s3_market, AlpacaDailyBars(data_client), prices)
+
     dynamodb = session.client("dynamodb")
     table = settings.ledger_table
     recipients = [r.strip() for r in settings.notify_to.split(",") if r.strip()]
     return Dependencies(
         settings=settings,
-        broker=broker,
+        broker=cast(Broker, Deferred(lambda: AlpacaBroker.from_settings(settings))),
         ledger=DynamoDBLedger(table, dynamodb),
-        market=RefreshedMarketData(market, AlpacaDailyBars(data_client), prices),
+        market=cast(MarketData, Deferred(market)),
         store=S3ObjectStore(settings.reports_bucket, "", session.client("s3")),
         notifier=SesNotifier(session.client("sesv2"), settings.notify_from, recipients),
         clock=SystemClock(),

@@ -37,6 +37,7 @@ from alpaca.trading.models import Order as AlpacaOrder
 from alpaca.trading.models import Position as AlpacaPosition
 from alpaca.trading.requests import GetCalendarRequest
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from pydantic import ValidationError
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import RequestException, Timeout
@@ -107,7 +108,12 @@ class _NotFoundError(BrokerError):
 
 def load_secret_json(name: str) -> Mapping[str, Any]:
     """Return the JSON secret ``name`` from Secrets Manager (Powertools Parameters, cached 5 min)."""
-    secret = parameters.get_secret(name, transform="json", max_age=300)
+    try:
+        secret = parameters.get_secret(name, transform="json", max_age=300)
+    except GetParameterError as exc:
+        raise ConfigurationError(
+            f"cannot read the Alpaca secret {name!r} from Secrets Manager: {exc}"
+        ) from exc
     if not isinstance(secret, Mapping):
         raise ConfigurationError(
             f"secret {name} must hold a JSON object, was {type(secret).__name__}"

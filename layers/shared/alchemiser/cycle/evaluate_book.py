@@ -12,7 +12,7 @@ from alchemiser.backtest.rebalance import candidate_days
 from alchemiser.books.planning import plan_book_rebalance
 from alchemiser.broker.errors import BrokerError, TransientBrokerError
 from alchemiser.cycle.idempotency import run_once
-from alchemiser.cycle.models import BookPlan, BookStatus, BookTask
+from alchemiser.cycle.models import BookPlan, BookTask
 from alchemiser.dsl.engine import WarmupError, evaluate_on
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import compile_symphony
@@ -124,14 +124,3 @@ def _check_quality(task: BookTask, history: PriceHistory, symbols: list[str]) ->
     )
     if not report.ok:
         raise DataError("price data failed its checks: " + "; ".join(report.messages))
-
-
-def failed_plan(task: BookTask, reason: str) -> BookPlan:
-    """Return the record of a book that could not be evaluated."""
-    return BookPlan(
-        run_id=task.run_id,
-        book_id=task.book_id,
-        strategy=task.strategy,
-        status=BookStatus.FAILED,
-        reason=reason,
-    )

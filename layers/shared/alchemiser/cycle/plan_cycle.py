@@ -10,13 +10,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 from alchemiser.books.config import BookConfig, load_books
-from alchemiser.broker.models import OrderSide, TradingSession
+from alchemiser.broker.models import TradingSession
+from alchemiser.cycle.drift import books_total, measure_drift, with_unreconciled_fills
 from alchemiser.cycle.idempotency import run_once
 from alchemiser.cycle.models import BookTask, CyclePlan, CycleRequest
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import compile_symphony
 from alchemiser.errors import ConfigurationError, DataError
-from alchemiser.ledger.lots import positions_of
 from alchemiser.ledger.models import RunRecord, RunStatus
 from alchemiser.market.history import MissingTickersError
 from alchemiser.runtime import Dependencies
@@ -256,25 +256,9 @@ def _blocked_reason(run_id: str, deps: Dependencies) -> str:
 
 def _drift(run_id: str, deps: Dependencies) -> list[str]:
     """Compare the broker's positions with the books' lots plus this run's unreconciled fills."""
-    expected: dict[str, Decimal] = {}
-    for book_id in deps.ledger.book_ids():
-        for symbol, qty in positions_of(deps.ledger.open_lots(book_id)).items():
-            expected[symbol] = expected.get(symbol, Decimal(0)) + qty
-    reconciled = {f.client_order_id for f in deps.ledger.fills(run_id)}
-    for order in deps.ledger.orders(run_id):
-        if order.filled_qty and order.client_order_id not in reconciled:
-            signed = order.filled_qty if order.side is OrderSide.BUY else -order.filled_qty
-            expected[order.symbol] = expected.get(order.symbol, Decimal(0)) + signed
-    actual = {p.symbol: p for p in deps.broker.positions()}
-    lines: list[str] = []
-    tolerance = deps.settings.drift_tolerance_notional
-    for symbol in sorted(set(expected) | set(actual)):
-        held = actual[symbol].qty if symbol in actual else Decimal(0)
-        price = actual[symbol].current_price if symbol in actual else Decimal(0)
-        diff = held - expected.get(symbol, Decimal(0))
-        if diff and (price == 0 or abs(diff * price) > tolerance):
-            lines.append(f"{symbol}: broker {held}, books {expected.get(symbol, Decimal(0))}")
-    return lines
+    expected = with_unreconciled_fills(books_total(deps.ledger), deps.ledger, run_id)
+    lines = measure_drift(expected, deps.broker.positions(), deps.settings.drift_tolerance_notional)
+    return [f"{d.symbol}: broker {d.broker_qty}, books {d.books_qty}" for d in lines]
 
 
 def _stop(

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from alchemiser.books.attribution import attribute_crosses, attribute_fills
 from alchemiser.broker.models import OrderSide
+from alchemiser.cycle.drift import books_total, measure_drift
 from alchemiser.cycle.models import (
     BookOutcome,
     BookPlan,
@@ -156,23 +157,4 @@ def _prices(
 
 def _drift(deps: Dependencies) -> list[DriftLine]:
     """Compare broker positions with the sum of every book's lots; report every difference."""
-    books: dict[str, Decimal] = {}
-    for book_id in deps.ledger.book_ids():
-        for symbol, qty in positions_of(deps.ledger.open_lots(book_id)).items():
-            books[symbol] = books.get(symbol, Decimal(0)) + qty
-    broker = {p.symbol: p for p in deps.broker.positions()}
-    lines: list[DriftLine] = []
-    for symbol in sorted(set(books) | set(broker)):
-        held = broker[symbol].qty if symbol in broker else Decimal(0)
-        expected = books.get(symbol, Decimal(0))
-        if held != expected:
-            price = broker[symbol].current_price if symbol in broker else Decimal(0)
-            lines.append(
-                DriftLine(
-                    symbol=symbol,
-                    broker_qty=held,
-                    books_qty=expected,
-                    notional=to_cents((held - expected) * price),
-                )
-            )
-    return lines
+    return measure_drift(books_total(deps.ledger), deps.broker.positions())
