@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from alchemiser.cycle.models import FailureNotice, NotifyRequest, NotifyResult
 from alchemiser.ledger.models import RunStatus
 from alchemiser.notify.port import Message
-from alchemiser.reporting.report import render_failure_report, render_report
+from alchemiser.reporting.report import RunReport, render_failure_report, render_report
 from alchemiser.runtime import Dependencies
 
 
@@ -19,19 +19,9 @@ def notify(
     report = render_report(
         request.plan, request.orders, request.reconcile, data_source=request.plan.data_source
     )
-    key = f"reports/{request.run_id}.html"
-    deps.store.put_bytes(key, report.html.encode(), "text/html; charset=utf-8")
-    location = deps.store.locate(key)
-    message_id = deps.notifier.send(
-        Message(
-            subject=report.subject,
-            text=f"{report.text}\n\nFull report: {location}\n",
-            html=report.html,
-            run_id=request.run_id,
-        )
-    )
+    result = _publish(report, f"reports/{request.run_id}.html", deps)
     _finish(request.run_id, RunStatus.COMPLETED, report.subject, deps)
-    return NotifyResult(run_id=request.run_id, report_key=location, message_id=message_id)
+    return result
 
 
 def notify_failure(
@@ -40,19 +30,24 @@ def notify_failure(
     """Tell the operator which state failed and why; leave the run re-runnable."""
     run = deps.ledger.get_run(notice.run_id)
     report = render_failure_report(notice, run=run)
-    key = f"reports/{notice.run_id}.failure.html"
+    result = _publish(report, f"reports/{notice.run_id}.failure.html", deps)
+    _finish(notice.run_id, RunStatus.FAILED, f"{notice.error}: {notice.cause}"[:500], deps)
+    return result
+
+
+def _publish(report: RunReport, key: str, deps: Dependencies) -> NotifyResult:
+    """Store the report's HTML under ``key`` and send its email with a link to it."""
     deps.store.put_bytes(key, report.html.encode(), "text/html; charset=utf-8")
     location = deps.store.locate(key)
     message_id = deps.notifier.send(
         Message(
             subject=report.subject,
-            text=f"{report.text}\n\nReport: {location}\n",
+            text=f"{report.text}\n\nFull report: {location}\n",
             html=report.html,
-            run_id=notice.run_id,
+            run_id=report.run_id,
         )
     )
-    _finish(notice.run_id, RunStatus.FAILED, f"{notice.error}: {notice.cause}"[:500], deps)
-    return NotifyResult(run_id=notice.run_id, report_key=location, message_id=message_id)
+    return NotifyResult(run_id=report.run_id, report_key=location, message_id=message_id)
 
 
 def _finish(run_id: str, status: RunStatus, message: str, deps: Dependencies) -> None:
