@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from alchemiser.aws_runtime import build_aws_dependencies
@@ -15,17 +16,21 @@ from alchemiser.settings import Runtime, Settings
 from alchemiser.storage.s3 import S3ObjectStore
 from tests.integration.test_ledger_contract import create_ledger_table
 
+MISSING_SECRET = "alchemiser/test/no-such-alpaca-secret"
+
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    parameters.clear_caches()  # Powertools caches secrets per process: start from none
     with mock_aws():
         create_ledger_table(boto3.client("dynamodb"), "alchemiser-dev-ledger")
         for bucket in ("alchemiser-dev-data", "alchemiser-dev-reports"):
             boto3.client("s3").create_bucket(Bucket=bucket)
         yield
+    parameters.clear_caches()
 
 
 def settings(**overrides: object) -> Settings:
@@ -36,7 +41,7 @@ def settings(**overrides: object) -> Settings:
         "reports_bucket": "alchemiser-dev-reports",
         "notify_from": "alchemiser@example.com",
         "notify_to": "trader@example.com",
-        "alpaca_secret_name": "alchemiser/dev/alpaca",  # deliberately not created
+        "alpaca_secret_name": MISSING_SECRET,  # deliberately not created
     }
     return Settings.model_validate(values | overrides)
 
@@ -52,7 +57,7 @@ def test_a_step_that_never_trades_never_reads_the_alpaca_secret(aws: None) -> No
     assert deps.store.get_bytes("reports/r.html") == b"<p>ok</p>"
     # And the broker reads the secret only when first called (here: it is missing)
     with pytest.raises(
-        ConfigurationError, match="cannot read the Alpaca secret 'alchemiser/dev/alpaca'"
+        ConfigurationError, match=f"cannot read the Alpaca secret '{MISSING_SECRET}'"
     ):
         deps.broker.account()
 
