@@ -21,6 +21,7 @@ from pathlib import Path
 from alchemiser.broker.errors import BrokerError
 from alchemiser.broker.models import Order, OrderSide, OrderStatus
 from alchemiser.money import to_cents
+from alchemiser.sqlite_db import connect, execute_waiting, transaction
 
 SCHEMA_VERSION = 1
 _AVG_PLACES = Decimal("1e-10")  # average entry prices: exact enough, no 28-digit tails
@@ -259,11 +260,11 @@ class SimulatedStore:
     def __init__(self, path: Path, initial_cash: Decimal, busy_timeout_s: float) -> None:
         self.path = path
         self._busy_timeout_s = busy_timeout_s
+        self._what = f"simulated broker {path}"
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as conn:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            execute_waiting(conn, "PRAGMA journal_mode = WAL", self._what)
+            with transaction(conn, self._what):
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 if version not in (0, SCHEMA_VERSION):
                     raise BrokerError(
@@ -277,10 +278,6 @@ class SimulatedStore:
                 conn.execute(
                     "INSERT OR IGNORE INTO account (id, cash) VALUES (1, ?)", (str(initial_cash),)
                 )
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[StoreTransaction]:
@@ -296,18 +293,11 @@ class SimulatedStore:
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[StoreTransaction]:
-        with closing(self._connect()) as conn:
-            conn.execute(begin)
-            try:
-                yield StoreTransaction(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with closing(self._connect()) as conn, transaction(conn, self._what, begin):
+            yield StoreTransaction(conn)
 
     def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: no implicit transactions, we issue BEGIN/COMMIT ourselves.
-        conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None)
+        conn = connect(self.path, self._busy_timeout_s)
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         return conn

@@ -36,7 +36,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import (
     DataRecord,
 )
 
-from alchemiser.errors import TransientError
+from alchemiser.sqlite_db import connect, execute_waiting, transaction
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -54,7 +54,6 @@ CREATE TABLE IF NOT EXISTS idempotency (
     payload_hash TEXT NOT NULL DEFAULT ''
 );
 """
-_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
 def dynamodb_persistence_layer(
@@ -82,6 +81,7 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
         super().__init__()  # type: ignore[no-untyped-call]
         self.path = Path(path)
         self._busy_timeout_s = busy_timeout_s
+        self._what = f"idempotency store {self.path}"
         self._schema_lock = threading.Lock()
         self._schema_ready = False
 
@@ -137,42 +137,20 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connection() as conn:
-            self._execute_waiting(conn, "BEGIN IMMEDIATE")
-            committed = False
-            try:
-                yield conn
-                self._execute_waiting(conn, "COMMIT")
-                committed = True
-            finally:
-                if not committed:
-                    conn.execute("ROLLBACK")
+        with self._connection() as conn, transaction(conn, self._what):
+            yield conn
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         with self._schema_lock:
             if not self._schema_ready:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                with closing(self._connect()) as conn:
-                    self._execute_waiting(conn, "PRAGMA journal_mode=WAL")
-                    self._execute_waiting(conn, _SCHEMA)
+                with closing(connect(self.path, self._busy_timeout_s)) as conn:
+                    execute_waiting(conn, "PRAGMA journal_mode=WAL", self._what)
+                    execute_waiting(conn, _SCHEMA, self._what)
                 self._schema_ready = True
-        with closing(self._connect()) as conn:
+        with closing(connect(self.path, self._busy_timeout_s)) as conn:
             yield conn
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None)
-
-    def _execute_waiting(self, conn: sqlite3.Connection, sql: str) -> None:
-        try:
-            conn.execute(sql)
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode & 0xFF in _BUSY_CODES:
-                raise TransientError(
-                    f"idempotency store {self.path} stayed locked past the busy timeout "
-                    f"({sql.strip()[:40]!r}); retry the step"
-                ) from error
-            raise
 
 
 def _select(conn: sqlite3.Connection, idempotency_key: str) -> DataRecord | None:

@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from alchemiser.errors import ConfigurationError, TransientError
+from alchemiser.errors import ConfigurationError
 from alchemiser.ledger.lots import apply_fill, ensure_same_fill, fifo_key
 from alchemiser.ledger.models import (
     BookSnapshot,
@@ -29,6 +29,7 @@ from alchemiser.ledger.models import (
     OrderRecord,
     RunRecord,
 )
+from alchemiser.sqlite_db import connect, execute_waiting, transaction
 
 SCHEMA_VERSION = 1
 
@@ -59,8 +60,6 @@ CREATE TABLE IF NOT EXISTS snapshots (
 CREATE TABLE IF NOT EXISTS control (name TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
 
-_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
-
 
 class SQLiteLedger:
     """The ``Ledger`` port on a local SQLite file (created, with its schema, on first use)."""
@@ -70,6 +69,7 @@ class SQLiteLedger:
             raise ValueError(f"busy timeout must be positive seconds, was {busy_timeout_s}")
         self.path = Path(path)
         self._busy_timeout_s = busy_timeout_s
+        self._what = f"SQLite ledger {self.path}"
         self._schema_lock = threading.Lock()
         self._schema_ready = False
 
@@ -233,22 +233,13 @@ class SQLiteLedger:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """Hold the write lock from the start (BEGIN IMMEDIATE): no upgrade deadlocks under WAL."""
-        with self._connection() as conn:
-            _execute_waiting(conn, "BEGIN IMMEDIATE", self.path)
-            committed = False
-            try:
-                yield conn
-                _execute_waiting(conn, "COMMIT", self.path)
-                committed = True
-            finally:
-                if not committed:
-                    conn.execute("ROLLBACK")
+        with self._connection() as conn, transaction(conn, self._what):
+            yield conn
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         self._ensure_schema()
-        conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None)
-        with closing(conn):
+        with closing(connect(self.path, self._busy_timeout_s)) as conn:
             yield conn
 
     def _ensure_schema(self) -> None:
@@ -256,19 +247,18 @@ class SQLiteLedger:
             if self._schema_ready:
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None)
-            with closing(conn):
-                _execute_waiting(conn, "PRAGMA journal_mode=WAL", self.path)
+            with closing(connect(self.path, self._busy_timeout_s)) as conn:
+                execute_waiting(conn, "PRAGMA journal_mode=WAL", self._what)
                 (version,) = conn.execute("PRAGMA user_version").fetchone()
                 if version not in (0, SCHEMA_VERSION):
                     raise ConfigurationError(
                         f"ledger {self.path} has schema version {version}, "
                         f"expected {SCHEMA_VERSION} (or a new file)"
                     )
-                _execute_waiting(
+                execute_waiting(
                     conn,
                     f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;",
-                    self.path,
+                    self._what,
                     script=True,
                 )
             self._schema_ready = True
@@ -292,21 +282,3 @@ def _lots(conn: sqlite3.Connection, book_id: str, symbol: str | None) -> list[Lo
         for row in conn.execute(sql, params).fetchall()
     ]
     return sorted(lots, key=fifo_key)
-
-
-def _execute_waiting(
-    conn: sqlite3.Connection, sql: str, path: Path, *, script: bool = False
-) -> None:
-    """Run a statement that may wait for the write lock; a lock outlasting the timeout is transient."""
-    try:
-        if script:
-            conn.executescript(sql)
-        else:
-            conn.execute(sql)
-    except sqlite3.OperationalError as error:
-        if error.sqlite_errorcode & 0xFF in _BUSY_CODES:
-            raise TransientError(
-                f"SQLite ledger {path} stayed locked by another writer past the busy timeout "
-                f"({sql.split(';')[0].strip()!r}); retry the step"
-            ) from error
-        raise

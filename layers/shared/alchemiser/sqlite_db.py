@@ -1,0 +1,59 @@
+"""The embedded SQLite files (ledger, idempotency store, simulated broker): one way to open
+them and one way to wait for the write lock.
+
+Each call opens its own connection (handlers run on many threads at once) in autocommit
+mode, so transactions are exactly the BEGIN/COMMIT issued here. A lock held by another
+writer past the busy timeout is a TransientError: the state machine retries the step.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alchemiser.errors import TransientError
+
+BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
+def connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    """Open ``path`` in autocommit mode, waiting up to ``busy_timeout_s`` for locks."""
+    return sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+
+
+def execute_waiting(conn: sqlite3.Connection, sql: str, what: str, *, script: bool = False) -> None:
+    """Run a statement that may wait for the write lock; a lock outlasting the timeout is transient."""
+    try:
+        if script:
+            conn.executescript(sql)
+        else:
+            conn.execute(sql)
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode & 0xFF in BUSY_CODES:
+            raise TransientError(
+                f"{what} stayed locked by another writer past the busy timeout "
+                f"({sql.split(';')[0].strip()!r}); retry the step"
+            ) from error
+        raise
+
+
+@contextmanager
+def transaction(
+    conn: sqlite3.Connection, what: str, begin: str = "BEGIN IMMEDIATE"
+) -> Iterator[sqlite3.Connection]:
+    """Run the block in one transaction: committed on success, rolled back on any exception.
+
+    ``BEGIN IMMEDIATE`` (the default) takes the write lock up front: no lock-upgrade
+    deadlocks under WAL. Use ``BEGIN`` for a consistent read.
+    """
+    execute_waiting(conn, begin, what)
+    committed = False
+    try:
+        yield conn
+        execute_waiting(conn, "COMMIT", what)
+        committed = True
+    finally:
+        if not committed:
+            conn.execute("ROLLBACK")
