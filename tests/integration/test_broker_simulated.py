@@ -42,7 +42,7 @@ from alchemiser.broker.simulated import SimulatedBroker, SimulatedSessionError, 
 from alchemiser.errors import DataError
 from alchemiser.market.history import PriceHistory
 from alchemiser.market.loader import load_price_directory
-from alchemiser.market.synthetic import demo_market
+from alchemiser.market.synthetic import synthetic_market
 from alchemiser.money import to_cents
 from alchemiser.settings import Settings
 from tests.conftest import PRICES_DIR
@@ -348,7 +348,8 @@ def test_calendar_lists_market_days_with_exchange_hours(make: Make) -> None:
 def test_weekday_market_days_unknown_to_the_exchange_get_regular_hours(tmp_path: Path) -> None:
     # Given the synthetic demo market (plumbing only: its values do not matter), which
     # trades every weekday, Thanksgiving included
-    broker = SimulatedBroker(tmp_path / "demo.db", demo_market(date(2025, 11, 28), years=1))
+    market = synthetic_market(["SPY"], date(2024, 11, 28), date(2025, 11, 28))
+    broker = SimulatedBroker(tmp_path / "demo.db", market)
     (thanksgiving,) = broker.calendar(date(2025, 11, 27), date(2025, 11, 27))
     assert thanksgiving.open == datetime(2025, 11, 27, 14, 30, tzinfo=UTC)
     assert thanksgiving.close == datetime(2025, 11, 27, 21, 0, tzinfo=UTC)

@@ -20,9 +20,7 @@ from hypothesis import strategies as st
 from alchemiser.market.history import PriceHistory
 from alchemiser.market.loader import load_price_directory
 from alchemiser.market.synthetic import (
-    DEMO_TICKERS,
     business_days,
-    demo_market,
     synthetic_daily_vol,
     synthetic_market,
     synthetic_series,
@@ -147,23 +145,6 @@ def test_synthetic_market_is_weekdays_only_and_labelled_synthetic() -> None:
     assert len(market.dates) == 262
     assert np.is_busday(market.dates).all()
     assert not np.isnan(market.closes).any()
-
-
-def test_demo_market_is_deterministic_and_covers_the_demo_tickers() -> None:
-    # Given the demo market ending on a Sunday
-    first = demo_market(date(2026, 8, 2))
-    second = demo_market(date(2026, 8, 2))
-
-    # Then it is the same every time, three years of weekdays ending on Friday
-    np.testing.assert_array_equal(first.closes, second.closes)
-    assert first.tickers == DEMO_TICKERS
-    assert first.synthetic == frozenset(DEMO_TICKERS)
-    assert (first.day(0), first.day(-1)) == (date(2023, 8, 2), date(2026, 7, 31))
-
-
-def test_demo_market_ending_on_a_leap_day_starts_on_the_28th() -> None:
-    market = demo_market(date(2024, 2, 29), years=1, tickers=["AAA"])
-    assert market.day(0) == date(2023, 2, 28)
 
 
 # --- with_stand_ins ------------------------------------------------------------------

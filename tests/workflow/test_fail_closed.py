@@ -7,9 +7,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from alchemiser.broker.models import MarketOrderRequest, OrderSide
 from alchemiser.broker.simulated import SimulatedBroker
 from alchemiser.broker.simulated_market import trading_session
+from alchemiser.cli import main
 from alchemiser.ledger.models import KillSwitch
 from alchemiser.ledger.sqlite import SQLiteLedger
 from tests.workflow.conftest import RunCycle, all_prices, broker_orders
@@ -86,3 +89,35 @@ def test_a_run_over_the_notional_cap_trades_nothing(cycle: RunCycle, tmp_path: P
     assert summary["orders"] == []
     assert "1,000" in summary["message"] or "1000" in summary["message"]
     assert broker_orders(tmp_path / "home") == []
+
+
+def test_the_kill_switch_command_stops_and_then_allows_trading(
+    cycle: RunCycle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a traded first day
+    cycle(FIRST)
+    home = str(tmp_path / "home")
+    # When the switch is turned on from the command line
+    assert main(["kill-switch", "on", "--reason", "broker outage", "--home", home]) == 0
+    assert "kill switch: ON" in capsys.readouterr().out
+    _, stopped = cycle(DAY)
+    # Then the next day trades nothing, saying why; and once off, the day trades again
+    assert stopped["orders"] == []
+    assert "broker outage" in stopped["message"]
+    assert main(["kill-switch", "off", "--home", home]) == 0
+    assert "off (trading allowed)" in capsys.readouterr().out
+    _, traded = cycle(date(2024, 3, 15))
+    assert traded["orders"]
+
+
+def test_the_kill_switch_command_needs_a_ledger_and_a_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Without a ledger there is nothing to switch
+    assert main(["kill-switch", "on", "--reason", "x", "--home", str(tmp_path)]) == 1
+    assert "no ledger at" in capsys.readouterr().err
+    # With one, turning it on without saying why is refused and changes nothing
+    SQLiteLedger(tmp_path / "ledger.sqlite3").runs("dev")  # creates the file
+    assert main(["kill-switch", "on", "--home", str(tmp_path)]) == 1
+    assert "--reason" in capsys.readouterr().err
+    assert SQLiteLedger(tmp_path / "ledger.sqlite3").kill_switch() is None

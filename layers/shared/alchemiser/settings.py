@@ -54,7 +54,6 @@ class Settings(BaseSettings):
 
     # -- the cycle -----------------------------------------------------------------
     minutes_before_close: int = Field(15, ge=1, le=120)
-    max_data_staleness_days: int = Field(5, ge=1)
 
     # -- books and limits ----------------------------------------------------------
     deployment_pct: Decimal = Field(Decimal("1.0"), gt=0, le=1)

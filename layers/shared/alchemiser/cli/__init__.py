@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from alchemiser.cli import engine_commands, run_command
+from alchemiser.cli import control_commands, engine_commands, run_command
 
-COMMAND_MODULES = (engine_commands, run_command)
+COMMAND_MODULES = (engine_commands, run_command, control_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ from alchemiser.cycle.models import (
     ReconcileRequest,
     ReconcileResult,
 )
-from alchemiser.ledger.lots import positions_of
+from alchemiser.ledger.lots import cost_basis, positions_of
 from alchemiser.ledger.models import BookSnapshot, FillRecord, OrderState
 from alchemiser.ledger.pnl import account_pnl, book_pnl
 from alchemiser.money import to_cents, to_decimal
@@ -122,7 +122,7 @@ def _snapshot(
             prices={s: prices[s] for s in positions},
             market_value=to_cents(market_value),
             equity=to_cents(cash + market_value),
-            cost_basis=to_cents(sum((lot.qty * lot.cost_price for lot in lots), Decimal(0))),
+            cost_basis=to_cents(cost_basis(lots)),
             realised_pnl=realised,
             unrealised_pnl=pnl.unrealised,
         )

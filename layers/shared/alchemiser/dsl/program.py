@@ -68,12 +68,7 @@ class Program:
     ops: tuple[Op, ...]  # children before parents; ops[i].id == i
     root: int
     node_ops: dict[int, int]  # id(ast node) -> op id
-    branch_ops: dict[tuple[int, str], int]  # (id(if node), "then"|"else") -> op id
     tickers: tuple[str, ...]  # every ticker held or read, sorted
-    indicator_calls: tuple[tuple[str, str, int | None], ...]  # (indicator, ticker, window)
-
-    def op_of(self, node: Node) -> Op:
-        return self.ops[self.node_ops[id(node)]]
 
     def parents_count(self) -> list[int]:
         """Return how many times each op is used as a child (for freeing results early)."""
@@ -130,8 +125,6 @@ def compile_symphony(symphony: Symphony) -> Program:
     """Intern the tree into a children-first program of unique operations."""
     interner = _Interner()
     node_ops: dict[int, int] = {}
-    branch_ops: dict[tuple[int, str], int] = {}
-    calls: set[tuple[str, str, int | None]] = set()
     tickers: set[str] = set()
 
     def ids(nodes: tuple[Node, ...]) -> tuple[int, ...]:
@@ -164,12 +157,9 @@ def compile_symphony(symphony: Symphony) -> Program:
             case If(condition=condition, then=then, otherwise=otherwise):
                 for side in (condition.lhs, condition.rhs):
                     if isinstance(side, IndicatorCall):
-                        calls.add((side.indicator, side.ticker, side.window))
                         tickers.add(side.ticker)
                 then_id = interner.equal(ids(then))
                 else_id = interner.equal(ids(otherwise))
-                branch_ops[(id(node), "then")] = then_id
-                branch_ops[(id(node), "else")] = else_id
                 key = (
                     OpKind.IF,
                     condition.comparator,
@@ -213,7 +203,5 @@ def compile_symphony(symphony: Symphony) -> Program:
         ops=tuple(interner.ops),
         root=node_ops[id(symphony.root)],
         node_ops=node_ops,
-        branch_ops=branch_ops,
         tickers=tuple(sorted(tickers)),
-        indicator_calls=tuple(sorted(calls, key=lambda c: (c[0], c[1], c[2] or 0))),
     )

@@ -19,7 +19,7 @@ the same in every process and on every machine for a given numpy version.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date
 
 import numpy as np
@@ -152,14 +152,6 @@ def with_stand_ins(
     )
 
 
-def demo_market(end: date, years: int = 3, tickers: Sequence[str] = DEMO_TICKERS) -> PriceHistory:
-    """Return the deterministic synthetic demo market: ``years`` of weekdays up to ``end``."""
-    if years < 1:
-        raise ValueError(f"years must be >= 1, was {years}")
-    start = _years_before(end, years)
-    return synthetic_market(tickers, start, end)
-
-
 def _stack(columns: list[FloatArray], rows: int) -> FloatArray:
     return np.column_stack(columns) if columns else np.empty((rows, 0))
 
@@ -174,13 +166,6 @@ def _ticker_profile(rng: np.random.Generator) -> tuple[float, float]:
     vol = MIN_DAILY_VOL + (MAX_DAILY_VOL - MIN_DAILY_VOL) * float(rng.random())
     start = MIN_START_PRICE + (MAX_START_PRICE - MIN_START_PRICE) * float(rng.random())
     return vol, start
-
-
-def _years_before(end: date, years: int) -> date:
-    try:
-        return end.replace(year=end.year - years)
-    except ValueError:  # 29 February in a non-leap target year
-        return end.replace(year=end.year - years, day=28)
 
 
 def _stand_in_source(source: str, count: int) -> str:
