@@ -43,7 +43,6 @@ from alchemiser.ledger.port import Ledger
 from alchemiser.money import ZERO, round_down, to_tick
 from alchemiser.settings import Settings
 
-CAP_DUST = Decimal("1")  # the smallest fractional order: less cash left than this buys nothing
 MAX_QUOTE_AGE = timedelta(seconds=60)  # default; Settings.max_quote_age_s sets it per run
 MAX_QUOTE_LEAD = timedelta(seconds=5)  # a quote further in the future means the clocks disagree
 
@@ -213,10 +212,12 @@ class _Walker:
         self.max_polls = math.ceil(settings.step_timeout_s / settings.poll_interval_s) + 1
         self.patient = True  # False under the kill switch: open orders are canceled at once
         self.capped = ""  # set when max_notional bound a step's quantity
+        self.min_notional = Decimal(1)  # the asset's smallest order, read when the walk starts
 
     def run(self) -> OrderResult:
         self.patient = not kill_switch_reason(self.settings, self.ledger.kill_switch())
         asset = self.broker.asset(self.order.symbol)
+        self.min_notional = asset.min_notional
         places = asset.qty_places if asset.fractionable and self.order.fractionable else 0
         steps: list[Decimal | None] = [*self.settings.limit_steps, None]  # None: market
         ids = walk_client_order_ids(self.order.client_order_id, len(self.settings.limit_steps))
@@ -354,9 +355,9 @@ class _Walker:
         return affordable
 
     def _capped_end(self) -> _End:
-        """A buy is complete when its cash cap leaves less than the smallest order could use."""
+        """A buy is complete when its cash cap leaves less than the asset's smallest order."""
         left = (self.request.max_notional or ZERO) - self.fills.spent
-        return _End.DONE if self.fills.filled > 0 and left < CAP_DUST else _End.HALTED
+        return _End.DONE if self.fills.filled > 0 and left < self.min_notional else _End.HALTED
 
     def _dust(self, places: int) -> str:
         left = self.fills.remaining
