@@ -212,3 +212,33 @@ def test_without_data_the_cycle_runs_on_the_synthetic_demo_market_and_says_so(
     assert "SYNTHETIC demo market" in out
     report = next((tmp_path / "demo" / "reports").glob("*.html")).read_text()
     assert "SYNTHETIC" in report
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--stage", "nosuch"],
+            "stage 'nosuch' is not configured; configured stages: dev, prod, staging",
+        ),
+        (["--fail-at", "Nope"], "unknown state 'Nope'"),
+        (["--data", "no-such-dir"], "price directory"),
+        (
+            ["--date", "2024-03-16", "--data", str(PRICES_DIR)],
+            "2024-03-16 is not a trading day in the data",
+        ),
+    ],
+)
+def test_a_bad_run_request_is_one_clear_error_line(
+    argv: list[str],
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    code = main(["run", "--home", str(tmp_path / "h"), *argv])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err

@@ -9,6 +9,7 @@ from pathlib import Path
 from alchemiser.broker.errors import BrokerError
 from alchemiser.cli.output import fail, print_json
 from alchemiser.cycle.faults import TASK_STATES, FaultPlan
+from alchemiser.errors import ConfigurationError, DataError
 from alchemiser.local.cycle_runner import run_cycle
 from alchemiser.local.summary import render_summary, summarize
 from alchemiser.settings import Runtime, Settings
@@ -64,7 +65,7 @@ def run_command(args: argparse.Namespace) -> int:
         faults = FaultPlan.parse(args.fail_at, args.crash_at)
         settings = _settings(args, root)
         run = run_cycle(settings, root, day=args.date, faults=faults)
-    except (ValueError, OSError, BrokerError) as exc:
+    except (ValueError, OSError, LookupError, BrokerError, ConfigurationError, DataError) as exc:
         return fail(str(exc))
     summary = summarize(run)
     if args.json:
