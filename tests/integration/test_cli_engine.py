@@ -150,3 +150,13 @@ def test_validate_reports_every_error_of_every_file(
     assert "b.clj:1:" in err and "expected an integer >= 1" in err
     assert "2 of 3 file(s) have errors" in err
     assert "ok books.yaml [dev]" in out
+
+
+def test_a_backtest_starting_after_the_data_says_so_in_dates(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(
+        capsys, "backtest", str(MODS), "--data", str(PRICES_DIR), "--start", "2030-01-01"
+    )
+    assert code == 1
+    assert "starts on 2030-01-01, after the last day in the data (2026-08-03)" in err

@@ -41,6 +41,11 @@ def backtest_symphony(
     program = symphony if isinstance(symphony, Program) else compile_symphony(symphony)
     if end is not None:
         history = history.truncate(end)
+    if len(history.dates) == 0:
+        raise ValueError(f"the data has no day on or before {end}")
+    last = history.day(len(history.dates) - 1)
+    if start is not None and start > last:
+        raise ValueError(f"the backtest starts on {start}, after the last day in the data ({last})")
     allocations = evaluate_history(program, history, progress=progress)
     if allocations.start >= len(history.dates):
         raise ValueError(
