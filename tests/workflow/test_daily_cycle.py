@@ -68,6 +68,9 @@ def test_a_past_day_runs_every_state_in_order_and_the_books_add_up_to_the_broker
     # And every planned order filled, and the ledger's books add up to the broker exactly
     home = tmp_path / "home"
     assert {o["status"] for o in summary["orders"]} == {"filled"}
+    assert (
+        summary["warnings"] == []
+    )  # a filled order's note (e.g. capped by its cash) is no warning
     books = book_positions(home)
     assert set(books) == {"nuclear", "tech-momentum", "klm-ensemble"}
     assert total_of(books) == broker_positions(home)

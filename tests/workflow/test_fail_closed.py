@@ -3,7 +3,7 @@ phase and the notional caps each stop orders, and the run says exactly why."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from alchemiser.broker.models import MarketOrderRequest, OrderSide
 from alchemiser.broker.simulated import SimulatedBroker
 from alchemiser.broker.simulated_market import trading_session
 from alchemiser.cli import main
-from alchemiser.ledger.models import KillSwitch
+from alchemiser.ledger.models import KillSwitch, RunRecord, RunStatus
 from alchemiser.ledger.sqlite import SQLiteLedger
 from tests.workflow.conftest import RunCycle, all_prices, broker_orders
 
@@ -121,3 +121,31 @@ def test_the_kill_switch_command_needs_a_ledger_and_a_reason(
     assert main(["kill-switch", "on", "--home", str(tmp_path)]) == 1
     assert "--reason" in capsys.readouterr().err
     assert SQLiteLedger(tmp_path / "ledger.sqlite3").kill_switch() is None
+
+
+@pytest.mark.parametrize(("minutes_ago", "refused"), [(30, True), (12 * 60, False)])
+def test_a_day_another_execution_is_running_is_refused_unless_that_run_went_stale(
+    minutes_ago: int, refused: bool, cycle: RunCycle, tmp_path: Path
+) -> None:
+    # Given the ledger says another execution started the day and was last seen a while ago
+    run_time = trading_session(DAY).close - timedelta(minutes=15)
+    seen = run_time - timedelta(minutes=minutes_ago)
+    SQLiteLedger(tmp_path / "home" / "ledger.sqlite3").put_run(
+        RunRecord(
+            run_id=f"cycle-{DAY}-dev",
+            stage="dev",
+            trading_date=DAY,
+            status=RunStatus.STARTED,
+            started_at=seen,
+            updated_at=seen,
+            execution_name="scheduled-7f3a",
+        )
+    )
+    # When this execution runs the day
+    _, summary = cycle(DAY)
+    # Then it stands aside while the other is alive, and takes over a stale one
+    if refused:
+        assert summary["orders"] == []
+        assert "execution scheduled-7f3a is already running" in summary["message"]
+    else:
+        assert summary["orders"] and summary["message"] == ""
