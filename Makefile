@@ -5,10 +5,14 @@ PYTHON ?= python3.12
 VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .tools/sam
+# The States Language checker the AWS-side checks lack (moto, cfn-lint and sam validate
+# all accept a repeated state name, which CloudFormation rejects). Pinned; npm installs it.
+ASL_VALIDATOR_VERSION := 4.0.0
+ASL_VALIDATOR := .tools/asl/node_modules/.bin/asl-validator
 STAMP := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup run test lint typecheck template pytest bench clean
+.PHONY: setup run test lint typecheck template asl pytest bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,7 +36,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-template: $(STAMP) $(SAM_VENV)/bin/sam
+$(ASL_VALIDATOR):
+	npm install --silent --no-audit --no-fund --prefix .tools/asl asl-validator@$(ASL_VALIDATOR_VERSION)
+
+# Every file of statemachines/, its ${...} keys filled the way the template fills them.
+asl: $(STAMP) $(ASL_VALIDATOR)
+	rm -rf .tools/asl/definitions
+	for f in $$($(BIN)/python -m alchemiser.local.asl_export .tools/asl/definitions); do \
+		$(ASL_VALIDATOR) --json-path "$$f" || exit 1; \
+	done
+
+template: $(STAMP) $(SAM_VENV)/bin/sam asl
 	$(BIN)/cfn-lint template.yaml
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
 	$(SAM_VENV)/bin/sam build --region us-east-1

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from alchemiser.cycle.execute import hedge
-from alchemiser.cycle.models import HedgeRequest
+from alchemiser.cycle.messages import RunRef
 from alchemiser.runtime import current
 
 logger = Logger(service="alchemiser")
@@ -19,8 +19,8 @@ metrics = Metrics(namespace="Alchemiser", service="alchemiser")
 @logger.inject_lambda_context(correlation_id_path="run_id")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=HedgeRequest)
-def lambda_handler(event: HedgeRequest, context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=RunRef)
+def lambda_handler(event: RunRef, context: LambdaContext) -> dict[str, Any]:
     result = hedge(event, current())
     metrics.add_metric(name="HedgeOrders", unit=MetricUnit.Count, value=len(result.orders))
     return result.model_dump(mode="json")

@@ -7,7 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from alchemiser.cycle.models import NotifyRequest
+from alchemiser.cycle.messages import NotifyRequest
 from alchemiser.cycle.notify import notify
 from alchemiser.runtime import current
 

@@ -1,4 +1,4 @@
-"""NotifyFailure: Tell the operator which state failed and why; leave the run redrivable."""
+"""NotifyFailure: On a failed, timed-out or aborted execution, say where and why; release the day."""
 
 from typing import Any
 
@@ -7,8 +7,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from alchemiser.cycle.models import FailureNotice
-from alchemiser.cycle.notify import notify_failure
+from alchemiser.cycle.messages import ExecutionStatusChange
+from alchemiser.cycle.notify import notify_execution_ended
 from alchemiser.runtime import current
 
 logger = Logger(service="alchemiser")
@@ -16,11 +16,11 @@ tracer = Tracer(service="alchemiser")
 metrics = Metrics(namespace="Alchemiser", service="alchemiser")
 
 
-@logger.inject_lambda_context(correlation_id_path="run_id")
+@logger.inject_lambda_context(correlation_id_path="detail.name")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=FailureNotice)
-def lambda_handler(event: FailureNotice, context: LambdaContext) -> dict[str, Any]:
-    result = notify_failure(event, current(), context)
+@event_parser(model=ExecutionStatusChange)
+def lambda_handler(event: ExecutionStatusChange, context: LambdaContext) -> dict[str, Any]:
+    result = notify_execution_ended(event, current(), context)
     metrics.add_metric(name="RunsFailed", unit=MetricUnit.Count, value=1)
     return result.model_dump(mode="json")

@@ -22,5 +22,5 @@ metrics = Metrics(namespace="Alchemiser", service="alchemiser")
 @event_parser(model=CycleRequest)
 def lambda_handler(event: CycleRequest, context: LambdaContext) -> dict[str, Any]:
     result = plan_cycle(event, current(), context)
-    metrics.add_metric(name="BooksPlanned", unit=MetricUnit.Count, value=len(result.books))
+    metrics.add_metric(name="BooksPlanned", unit=MetricUnit.Count, value=len(result.book_ids))
     return result.model_dump(mode="json")

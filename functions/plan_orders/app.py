@@ -7,7 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from alchemiser.cycle.models import PlanOrdersRequest
+from alchemiser.cycle.messages import RunRef
 from alchemiser.cycle.plan_orders import plan_orders
 from alchemiser.runtime import current
 
@@ -19,12 +19,12 @@ metrics = Metrics(namespace="Alchemiser", service="alchemiser")
 @logger.inject_lambda_context(correlation_id_path="run_id")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=PlanOrdersRequest)
-def lambda_handler(event: PlanOrdersRequest, context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=RunRef)
+def lambda_handler(event: RunRef, context: LambdaContext) -> dict[str, Any]:
     result = plan_orders(event, current(), context)
     metrics.add_metric(
         name="OrdersPlanned",
         unit=MetricUnit.Count,
-        value=len(result.sell_orders) + len(result.buy_orders),
+        value=len(result.sell_order_ids) + result.buy_orders,
     )
     return result.model_dump(mode="json")

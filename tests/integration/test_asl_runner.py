@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import boto3
 import moto
@@ -22,6 +23,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from moto import mock_aws
 from moto.core.config import default_user_config
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 
 from alchemiser.local.asl_runner import (
@@ -34,6 +36,7 @@ from alchemiser.local.asl_runner import (
     LocalStepFunctions,
     run_state_machine,
 )
+from alchemiser.local.client_reuse import check_client_hook_point
 from alchemiser.local.history import parse_history, sanitise_integers
 from alchemiser.local.sleep_scaling import check_hook_points
 
@@ -720,3 +723,90 @@ def test_a_malformed_integer_field_from_the_interpreter_is_dropped_not_fatal() -
     # Then the malformed fields are gone and the rest of the history is intact
     assert [e.id for e in events] == [1, 2]
     assert "index" not in events[1].details
+
+
+def test_canary_moto_builds_its_lambda_clients_where_the_runner_reuses_them() -> None:
+    # Given moto's interpreter, and a count of the Lambda clients it builds
+    check_client_hook_point()
+    built: list[str] = []
+    original = lambda_eval_utils.boto_client_for
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        built.append(kwargs.get("service", ""))
+        return original(*args, **kwargs)
+
+    items = {"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": lambda_arn("w"), "End": True}}}  # fmt: skip
+    definition = machine(
+        {"Each": {"Type": "Map", "ItemsPath": "$.ids", "ItemProcessor": items, "End": True}},
+        "Each",
+    )
+    # When a session runs twelve Lambda tasks
+    with patch.object(lambda_eval_utils, "boto_client_for", counting):
+        result = run_state_machine(
+            definition, {}, {"w": lambda e, c: {}}, {"ids": list(range(12))}, "reuse-1"
+        )
+    # Then each went through that name, and the session built one client for all of them
+    assert result.status == "SUCCEEDED"
+    assert built == ["lambda"]
+
+
+def test_each_function_gets_its_own_timeout_in_its_lambda_context() -> None:
+    # Given two functions with different configured timeouts
+    seen: dict[str, int] = {}
+
+    def remember(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        seen[context.function_name] = context.get_remaining_time_in_millis()
+        return {}
+
+    definition = machine(
+        {
+            "Quick": {"Type": "Task", "Resource": lambda_arn("quick"), "Next": "Slow"},
+            "Slow": {"Type": "Task", "Resource": lambda_arn("slow"), "End": True},
+        },
+        "Quick",
+    )
+    # When both run
+    run_state_machine(
+        definition,
+        {},
+        {"quick": remember, "slow": remember},
+        {},
+        "timeouts-1",
+        lambda_timeouts={"quick": 60, lambda_arn("slow"): 300},
+    )
+    # Then each handler saw its own deadline (what Powertools Idempotency reads)
+    assert 55_000 < seen["quick"] <= 60_000
+    assert 295_000 < seen["slow"] <= 300_000
+
+
+def test_the_run_returns_only_after_a_failed_maps_other_items_have_finished() -> None:
+    # Given a Map whose first item fails at once while the others are still working
+    finished: list[int] = []
+
+    def work(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if event["id"] == 0:
+            raise TransientError("item 0 fails")
+        time.sleep(0.3)
+        finished.append(event["id"])
+        return {}
+
+    items = {"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": lambda_arn("w"), "End": True}}}  # fmt: skip
+    definition = machine(
+        {
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.ids",
+                "ItemSelector": {"id.$": "$$.Map.Item.Value"},
+                "MaxConcurrency": 4,
+                "ItemProcessor": items,
+                "End": True,
+            }
+        },
+        "Each",
+    )
+    # When the execution fails
+    result = run_state_machine(definition, {}, {"w": work}, {"ids": [0, 1, 2, 3]}, "idle-1")
+    # Then, by the time the run returns, every item that had started has finished
+    assert result.status == "FAILED"
+    started = [e for e in result.history if e.type == "LambdaFunctionStarted"]
+    assert len(finished) == len(started) - 1

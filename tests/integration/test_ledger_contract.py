@@ -194,6 +194,51 @@ def test_a_run_round_trips_and_an_update_replaces_it(ledger: Ledger) -> None:
     assert ledger.get_run(RUN) == completed
 
 
+def claim(execution: str, attempts: int = 1) -> RunRecord:
+    arn = f"arn:aws:states:us-east-1:123456789012:execution:cycle:{execution}"
+    return run().model_copy(
+        update={"execution_name": execution, "execution_arn": arn, "attempts": attempts}
+    )
+
+
+def test_claiming_a_run_is_one_conditional_write_on_the_attempts_read(
+    make_ledger: Callable[[], Ledger],
+) -> None:
+    # Given two executions that both read "no run yet" for the day
+    first, second = make_ledger(), make_ledger()
+    assert first.get_run(RUN) is None and second.get_run(RUN) is None
+    # When both claim it, each conditioned on what it read
+    won = first.claim_run(claim("a"), expected_attempts=0)
+    lost = second.claim_run(claim("b"), expected_attempts=0)
+    # Then exactly the first write lands; the second changes nothing
+    assert (won, lost) == (True, False)
+    stored = second.get_run(RUN)
+    assert stored is not None and (stored.execution_name, stored.attempts) == ("a", 1)
+    # And a later claim must name the attempts it read: a stale read loses
+    assert not second.claim_run(claim("c", attempts=3), expected_attempts=2)
+    assert second.claim_run(claim("c", attempts=2), expected_attempts=1)
+    stored = first.get_run(RUN)
+    assert stored is not None and (stored.execution_name, stored.attempts) == ("c", 2)
+
+
+def test_only_the_owning_execution_settles_a_run(ledger: Ledger) -> None:
+    # Given a run claimed by execution "b"
+    assert ledger.claim_run(claim("b"), expected_attempts=0)
+    later = NOW + timedelta(hours=1)
+    # When an execution that lost the day reports, then the owner does
+    stray = ledger.finish_run(RUN, claim("a").execution_arn, RunStatus.FAILED, "late", later)
+    owner = ledger.finish_run(RUN, claim("b").execution_arn, RunStatus.BLOCKED, "kill", later)
+    # Then only the owner's word counts
+    assert (stray, owner) == (False, True)
+    stored = ledger.get_run(RUN)
+    assert stored is not None
+    assert (stored.status, stored.message, stored.updated_at) == (RunStatus.BLOCKED, "kill", later)
+    assert (stored.execution_name, stored.attempts) == ("b", 1)
+    # And a run that was never claimed is not created by a report
+    assert not ledger.finish_run("cycle-2024-03-05-dev", "", RunStatus.FAILED, "x", later)
+    assert ledger.get_run("cycle-2024-03-05-dev") is None
+
+
 def test_runs_of_a_stage_come_back_all_pages_in_date_order(ledger: Ledger) -> None:
     # Given five dev runs stored out of order and one prod run
     days = [DAY + timedelta(days=n) for n in (3, 0, 4, 1, 2)]
@@ -459,6 +504,28 @@ def test_sqlite_threads_recording_the_same_fills_apply_them_once(tmp_path: Path)
     recorded = sorted(f.fill_id for result in results for f in result)
     assert recorded == sorted(f.fill_id for f in fills)
     assert len(SQLiteLedger(path).open_lots("gold")) == 12
+
+
+def test_sqlite_threads_claiming_the_same_day_together_leave_exactly_one_owner(
+    tmp_path: Path,
+) -> None:
+    # Given eight executions that read the day's run (none yet) and claim it at once
+    path = tmp_path / "ledger.sqlite3"
+    SQLiteLedger(path).runs("dev")  # the schema exists before the race
+    barrier = threading.Barrier(8)
+
+    def race(n: int) -> bool:
+        ledger = SQLiteLedger(path)
+        current = ledger.get_run(RUN)
+        barrier.wait(timeout=30)
+        return ledger.claim_run(claim(f"e{n}"), current.attempts if current else 0)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        won = list(pool.map(race, range(8)))
+    # Then exactly one claim landed, and it is the one stored
+    assert won.count(True) == 1
+    stored = SQLiteLedger(path).get_run(RUN)
+    assert stored is not None and stored.execution_name == f"e{won.index(True)}"
 
 
 def test_sqlite_creates_its_schema_and_directory_on_first_use(tmp_path: Path) -> None:

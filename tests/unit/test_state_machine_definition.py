@@ -17,8 +17,15 @@ from typing import Any
 
 import pytest
 
+from alchemiser.cycle.timeouts import (
+    FUNCTION_TIMEOUT_S,
+    IN_PROGRESS_ERROR,
+    in_progress_retry,
+    retry_waits_s,
+    task_timeout_s,
+)
 from alchemiser.errors import RETRYABLE
-from alchemiser.local.template import load_template
+from alchemiser.local.template import STATUS_CHANGE, load_template
 from tests.conftest import REPO_ROOT
 
 ASL_PATH = REPO_ROOT / "statemachines" / "daily_cycle.asl.json"
@@ -156,21 +163,83 @@ def test_every_task_retries_the_retryable_errors(definition: dict[str, Any]) -> 
         assert all(1 <= rule.get("MaxAttempts", 3) <= 5 for rule in state["Retry"]), name
 
 
-def test_every_task_catches_and_no_error_escapes_unreported(definition: dict[str, Any]) -> None:
-    # Given every Task with the Map and Parallel states around it
-    for scope in scopes(definition):
-        for name, state in scope.states.items():
-            if state["Type"] != "Task":
-                continue
-            # Then it has a Catch of its own,
-            assert state.get("Catch"), f"{scope.path}{name} has no Catch"
-            # and whatever it does not catch, an enclosing Map or Parallel does (States.ALL)
-            assert catches_everything(state) or any(
-                catches_everything(s) for s in scope.enclosing
-            ), (
-                f"{scope.path}{name}: an error outside its Catch rules escapes: neither it nor an "
-                "enclosing Map/Parallel catches States.ALL"
-            )
+def test_every_task_waits_out_an_in_progress_record_longer_than_its_function_runs(
+    definition: dict[str, Any], machine: dict[str, Any], template: dict[str, Any]
+) -> None:
+    # Given every Task and the function it invokes
+    for name, state in tasks(definition):
+        step = function_behind(state, machine, template)[0].removesuffix("Function")
+        rules = [r for r in state["Retry"] if IN_PROGRESS_ERROR in r["ErrorEquals"]]
+
+        # Then an IdempotencyAlreadyInProgressError has its own rule, the one derived from
+        # the function's timeout, without jitter, and its waits outlast that timeout
+        assert rules == [in_progress_retry(step)], name
+        assert "JitterStrategy" not in rules[0]
+        waits = retry_waits_s(rules[0])
+        assert sum(waits[:-1]) > FUNCTION_TIMEOUT_S[step], (name, waits)
+        # and no earlier rule (Step Functions uses the first that matches) takes it
+        assert all(IN_PROGRESS_ERROR not in r["ErrorEquals"] for r in state["Retry"][:-1]), name
+
+
+PER_ITEM_CATCHES = {
+    "EvaluateBooks/EvaluateBook": {"States.ALL"},
+    "ExecuteAndHedge[0]/ExecuteSells/ExecuteSellOrder": {"OrderRejectedError"},
+    "ExecuteAndHedge[0]/ExecuteBuys/ExecuteBuyOrder": {"OrderRejectedError"},
+}
+
+
+def test_only_map_items_catch_and_everything_else_fails_at_its_own_state(
+    definition: dict[str, Any],
+) -> None:
+    # Given every state that catches errors, nested ones included
+    catching = {
+        name: {e for rule in state["Catch"] for e in rule["ErrorEquals"]}
+        for name, state in all_states(definition)
+        if state.get("Catch")
+    }
+
+    # Then only a book's evaluation (any failure is that book's) and an order's walk (a
+    # rejection is that order's) catch: every other error fails the execution AT the state
+    # that raised it, where a console redrive resumes, and no Fail state re-raises it
+    assert catching == PER_ITEM_CATCHES
+    assert [n for n, st in all_states(definition) if st["Type"] == "Fail"] == []
+
+
+def test_every_state_name_is_unique_in_the_whole_machine(definition: dict[str, Any]) -> None:
+    # Given the names of every state, in every Map and Parallel branch
+    names = [name.rsplit("/", 1)[-1] for name, _ in all_states(definition)]
+
+    # Then none repeats: the States Language requires it and CloudFormation rejects a
+    # repeat (DUPLICATE_STATE_NAME), though moto, cfn-lint and sam validate accept it
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    assert repeated == []
+
+
+def test_the_uniqueness_check_sees_names_repeated_in_nested_branches() -> None:
+    # Given a machine that repeats a name inside two Map iterations of a Parallel branch
+    item = {"StartAt": "Work", "States": {"Work": {"Type": "Pass", "End": True}}}
+    nested = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "End": True,
+                "Branches": [
+                    {
+                        "StartAt": "A",
+                        "States": {"A": {"Type": "Map", "ItemProcessor": item, "End": True}},
+                    },
+                    {
+                        "StartAt": "B",
+                        "States": {"B": {"Type": "Map", "ItemProcessor": item, "End": True}},
+                    },
+                ],
+            }
+        },
+    }
+    # Then the walk over all states finds both
+    names = [name.rsplit("/", 1)[-1] for name, _ in all_states(nested)]
+    assert names.count("Work") == 2
 
 
 def test_every_lambda_task_invokes_a_function_of_the_template_with_a_handler(
@@ -196,11 +265,24 @@ def test_every_lambda_task_invokes_a_function_of_the_template_with_a_handler(
         assert handler in defined, f"{name} -> {logical_id}: {app} defines no {handler}()"
 
 
+def status_change_targets(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Return the functions an EventBridge rule invokes on the cycle's status changes."""
+    return {
+        key: event["Properties"]["Pattern"]
+        for key, r in template["Resources"].items()
+        if r["Type"] == "AWS::Serverless::Function"
+        for event in (r["Properties"].get("Events") or {}).values()
+        if event["Type"] == "EventBridgeRule"
+        and STATUS_CHANGE in event["Properties"]["Pattern"].get("detail-type", [])
+    }
+
+
 def test_every_function_of_the_template_is_a_step_of_the_cycle(
     definition: dict[str, Any], machine: dict[str, Any], template: dict[str, Any]
 ) -> None:
-    # Given the functions the Tasks invoke
+    # Given the functions the Tasks invoke and the ones the status-change rule invokes
     invoked = {function_behind(state, machine, template)[0] for _, state in tasks(definition)}
+    targets = set(status_change_targets(template))
 
     # When the template's functions are listed
     functions = {
@@ -208,7 +290,20 @@ def test_every_function_of_the_template_is_a_step_of_the_cycle(
     }
 
     # Then they are the same: no orphan function, no Task without one
-    assert invoked == functions
+    assert invoked | targets == functions
+    assert targets == {"NotifyFailureFunction"} and not invoked & targets
+
+
+def test_a_failed_timed_out_or_aborted_execution_invokes_notify_failure(
+    template: dict[str, Any],
+) -> None:
+    # Given the EventBridge rule of NotifyFailure
+    pattern = status_change_targets(template)["NotifyFailureFunction"]
+
+    # Then it matches this state machine's executions that ended badly, and nothing else
+    assert pattern["source"] == ["aws.states"]
+    assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": "DailyCycleStateMachine"}]
 
 
 def test_the_state_machine_may_invoke_exactly_the_functions_its_tasks_call(
@@ -228,19 +323,22 @@ def test_the_state_machine_may_invoke_exactly_the_functions_its_tasks_call(
     assert allowed == invoked
 
 
-def test_no_task_gives_up_before_its_function_does(
+def test_each_step_has_one_timeout_and_the_template_and_the_tasks_agree_with_it(
     definition: dict[str, Any], machine: dict[str, Any], template: dict[str, Any]
 ) -> None:
-    # Given each Task's timeout and its function's timeout (Globals when the function sets none)
+    # Given every function and the Tasks that invoke it
     default = template["Globals"]["Function"]["Timeout"]
+    for key, function in template["Resources"].items():
+        if function["Type"] == "AWS::Serverless::Function":
+            # Then its Lambda Timeout is the step's number in alchemiser.cycle.timeouts
+            step = key.removesuffix("Function")
+            assert function["Properties"].get("Timeout", default) == FUNCTION_TIMEOUT_S[step], key
     for name, state in tasks(definition):
-        _, function = function_behind(state, machine, template)
-        limit = function["Properties"].get("Timeout", default)
-
-        # Then the state machine waits at least as long as Lambda lets the function run
-        assert state.get("TimeoutSeconds", 99_999_999) >= limit, (
-            f"{name}: Task times out before its function ({limit} s)"
-        )
+        step = function_behind(state, machine, template)[0].removesuffix("Function")
+        # and the Task waits exactly that plus the margin: Lambda ends a slow invocation
+        # itself (Lambda.Unknown) before the state stops waiting for it
+        assert state["TimeoutSeconds"] == task_timeout_s(step), name
+        assert state["TimeoutSeconds"] > FUNCTION_TIMEOUT_S[step], name
 
 
 # -- transitions and reachability ----------------------------------------------------------------

@@ -123,29 +123,80 @@ def test_the_kill_switch_command_needs_a_ledger_and_a_reason(
     assert SQLiteLedger(tmp_path / "ledger.sqlite3").kill_switch() is None
 
 
-@pytest.mark.parametrize(("minutes_ago", "refused"), [(30, True), (12 * 60, False)])
-def test_a_day_another_execution_is_running_is_refused_unless_that_run_went_stale(
-    minutes_ago: int, refused: bool, cycle: RunCycle, tmp_path: Path
+@pytest.mark.parametrize("status", [RunStatus.STARTED, RunStatus.FAILED, RunStatus.BLOCKED])
+def test_a_day_left_by_an_execution_that_ended_is_taken_over_at_once(
+    status: RunStatus, cycle: RunCycle, tmp_path: Path
 ) -> None:
-    # Given the ledger says another execution started the day and was last seen a while ago
+    # Given the ledger says another execution claimed the day minutes ago and then ended
+    # without settling it (killed, timed out, aborted), failed, or was blocked
     run_time = trading_session(DAY).close - timedelta(minutes=15)
-    seen = run_time - timedelta(minutes=minutes_ago)
+    seen = run_time - timedelta(minutes=5)
     SQLiteLedger(tmp_path / "home" / "ledger.sqlite3").put_run(
         RunRecord(
             run_id=f"cycle-{DAY}-dev",
             stage="dev",
             trading_date=DAY,
-            status=RunStatus.STARTED,
+            status=status,
             started_at=seen,
             updated_at=seen,
             execution_name="scheduled-7f3a",
+            execution_arn="arn:aws:states:us-east-1:123456789012:execution:m:scheduled-7f3a",
         )
     )
-    # When this execution runs the day
+    # When this execution runs the day (locally the home's lock proves nothing else runs)
     _, summary = cycle(DAY)
-    # Then it stands aside while the other is alive, and takes over a stale one
-    if refused:
-        assert summary["orders"] == []
-        assert "execution scheduled-7f3a is already running" in summary["message"]
+    # Then it trades the day at once, and the record says whose it is now
+    assert summary["orders"] and summary["message"] == ""
+    record = SQLiteLedger(tmp_path / "home" / "ledger.sqlite3").get_run(f"cycle-{DAY}-dev")
+    assert record is not None and record.status is RunStatus.COMPLETED
+    assert record.attempts == 2 and record.execution_name == f"cycle-{DAY}-dev"
+
+
+def _sell_one_xlf_by_hand(home: Path, side: OrderSide, client_order_id: str) -> None:
+    broker = SimulatedBroker(home / "broker.sqlite3", all_prices())
+    broker.set_session(DAY, trading_session(DAY).open)
+    broker.submit_order(
+        MarketOrderRequest(symbol="XLF", side=side, qty=Decimal(1), client_order_id=client_order_id)
+    )
+
+
+def _switch(home: Path, enabled: bool) -> None:
+    SQLiteLedger(home / "ledger.sqlite3").set_kill_switch(
+        KillSwitch(
+            enabled=enabled, reason="drill", updated_at=datetime.now(UTC), updated_by="tests"
+        )
+    )
+
+
+@pytest.mark.parametrize("block", ["kill switch", "drift"])
+def test_a_blocked_day_is_not_recorded_as_traded_and_trades_once_unblocked(
+    block: str, cycle: RunCycle, tmp_path: Path
+) -> None:
+    # Given a traded first day that kept some cash, then trading blocked (the kill switch,
+    # or a share sold by hand)
+    cash_kept = {"deployment_pct": Decimal("0.95")}
+    cycle(FIRST, **cash_kept)
+    home = tmp_path / "home"
+    if block == "kill switch":
+        _switch(home, True)
     else:
-        assert summary["orders"] and summary["message"] == ""
+        _sell_one_xlf_by_hand(home, OrderSide.SELL, "by-hand-1")
+    before = broker_orders(home)
+    # When the day runs
+    _, blocked = cycle(DAY, **cash_kept)
+    # Then nothing is placed and the day is BLOCKED, not traded
+    assert blocked["status"] == "SUCCEEDED" and blocked["orders"] == []
+    assert broker_orders(home) == before
+    ledger = SQLiteLedger(home / "ledger.sqlite3")
+    record = ledger.get_run(f"cycle-{DAY}-dev")
+    assert record is not None and record.status is RunStatus.BLOCKED
+    # And once the cause is gone, the same day runs again and trades
+    if block == "kill switch":
+        _switch(home, False)
+    else:
+        _sell_one_xlf_by_hand(home, OrderSide.BUY, "by-hand-2")
+    _, traded = cycle(DAY, **cash_kept)
+    assert traded["orders"] and {o["status"] for o in traded["orders"]} == {"filled"}
+    assert traded["already_traded"] is False
+    record = ledger.get_run(f"cycle-{DAY}-dev")
+    assert record is not None and record.status is RunStatus.COMPLETED

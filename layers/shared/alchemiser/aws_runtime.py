@@ -18,6 +18,7 @@ from alchemiser.broker.alpaca import AlpacaBroker, load_secret_json
 from alchemiser.broker.port import Broker
 from alchemiser.errors import ConfigurationError
 from alchemiser.execution.clock import SystemClock
+from alchemiser.executions.stepfunctions import StepFunctionsExecutions
 from alchemiser.ledger.dynamodb import DynamoDBLedger
 from alchemiser.ledger.idempotency import dynamodb_persistence_layer
 from alchemiser.market.alpaca_bars import AlpacaDailyBars, AlpacaLatestPrices, make_data_client
@@ -101,6 +102,7 @@ def build_aws_dependencies(settings: Settings) -> Dependencies:
         clock=SystemClock(),
         idempotency=lambda: dynamodb_persistence_layer(table, client=dynamodb),
         strategies_dir=settings.strategies_dir,
+        executions=StepFunctionsExecutions(session.client("stepfunctions")),
     )
 
 

@@ -3,6 +3,8 @@
 Step Functions matches ``Retry``/``Catch`` ``ErrorEquals`` against the *class name*
 of the exception a handler raises (Lambda's ``errorType``), not its base classes,
 so every retryable condition raises exactly one of the names in ``RETRYABLE``.
+``IdempotencyAlreadyInProgressError`` (a step's record held by an invocation that may
+have died) has its own, slower Retry rule: ``alchemiser.cycle.timeouts.in_progress_retry``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class InjectedCrashError(Exception):
 RETRYABLE: tuple[str, ...] = (
     "TransientError",
     "TransientBrokerError",
-    "IdempotencyAlreadyInProgressError",
+    "IdempotencyInconsistentStateError",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from alchemiser.broker.port import Broker
 from alchemiser.cycle.faults import FaultPlan
 from alchemiser.execution.clock import Clock
+from alchemiser.executions.port import Executions, NoOtherExecutions
 from alchemiser.ledger.port import Ledger
 from alchemiser.market.port import MarketData
 from alchemiser.notify.port import Notifier
@@ -42,6 +43,7 @@ class Dependencies:
     ]  # a fresh layer per step call (they hold config)
     strategies_dir: Path
     faults: FaultPlan = field(default_factory=FaultPlan)
+    executions: Executions = field(default_factory=NoOtherExecutions)
 
 
 _lock = threading.Lock()

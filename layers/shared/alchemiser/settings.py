@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-EXECUTE_ORDER_BUDGET_S = 800  # the ExecuteOrder task times out at 900 s; keep a margin
+from alchemiser.cycle.timeouts import walk_budget_s
 
 
 class Runtime(StrEnum):
@@ -89,13 +89,15 @@ class Settings(BaseSettings):
         return steps
 
     @model_validator(mode="after")
-    def _walk_fits_in_the_task_timeout(self) -> Settings:
+    def _walk_fits_in_the_function_timeout(self) -> Settings:
         # Each step (limit steps + the market step) may wait a deadline, then as long again for a cancel.
         worst = (len(self.limit_steps) + 1) * 2 * self.step_timeout_s
-        if worst > EXECUTE_ORDER_BUDGET_S:
+        budget = walk_budget_s()
+        if worst > budget:
             raise ValueError(
                 f"walking the book may take {worst:.0f} s ({len(self.limit_steps)} limit steps + market, "
-                f"{self.step_timeout_s:g} s each, twice); it must fit in {EXECUTE_ORDER_BUDGET_S} s"
+                f"{self.step_timeout_s:g} s each, twice); it must fit in {budget} s "
+                "(the ExecuteOrder function's timeout less a margin)"
             )
         return self
 

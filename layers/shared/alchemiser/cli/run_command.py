@@ -11,6 +11,7 @@ from alchemiser.cli.output import fail, print_json
 from alchemiser.cycle.faults import TASK_STATES, FaultPlan
 from alchemiser.errors import ConfigurationError, DataError
 from alchemiser.local.cycle_runner import run_cycle
+from alchemiser.local.home_lock import HomeInUseError
 from alchemiser.local.summary import render_summary, summarize
 from alchemiser.settings import Runtime, Settings
 
@@ -46,6 +47,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="STATE",
         help="drill: STATE crashes (not retried)",
     )
+    p.add_argument(
+        "--hang-at",
+        action="append",
+        default=[],
+        metavar="STATE",
+        help="drill: STATE hangs inside its work until this process is killed (a crash mid-step)",
+    )
     p.set_defaults(handler=run_command)
 
 
@@ -62,10 +70,18 @@ def project_root(start: Path) -> Path:
 def run_command(args: argparse.Namespace) -> int:
     try:
         root = project_root(Path.cwd())
-        faults = FaultPlan.parse(args.fail_at, args.crash_at)
+        faults = FaultPlan.parse(args.fail_at, args.crash_at, args.hang_at)
         settings = _settings(args, root)
         run = run_cycle(settings, root, day=args.date, faults=faults)
-    except (ValueError, OSError, LookupError, BrokerError, ConfigurationError, DataError) as exc:
+    except (
+        ValueError,
+        OSError,
+        LookupError,
+        BrokerError,
+        ConfigurationError,
+        DataError,
+        HomeInUseError,
+    ) as exc:
         return fail(str(exc))
     summary = summarize(run)
     if args.json:

@@ -11,8 +11,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from alchemiser.backtest.rebalance import candidate_days
 from alchemiser.books.planning import plan_book_rebalance
 from alchemiser.broker.errors import BrokerError, TransientBrokerError
+from alchemiser.cycle.artifacts import RunArtifacts
 from alchemiser.cycle.idempotency import run_once
-from alchemiser.cycle.models import BookPlan, BookTask
+from alchemiser.cycle.messages import BookDone, BookRef
+from alchemiser.cycle.models import BookPlan, BookStatus, BookTask
 from alchemiser.dsl.engine import WarmupError, evaluate_on
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import compile_symphony
@@ -47,19 +49,50 @@ _BOOK_FAILURES = (
 
 
 def evaluate_book(
-    task: BookTask, deps: Dependencies, context: LambdaContext | None = None
-) -> BookPlan:
-    """Evaluate the book's symphony as of the trading day and plan its rebalance (once per run)."""
+    ref: BookRef, deps: Dependencies, context: LambdaContext | None = None
+) -> BookDone:
+    """Evaluate the book's symphony as of the trading day and plan its rebalance (once per
+    run); store the plan under the run. A failure of the book's own (its strategy, its
+    data) is stored as a FAILED plan, then raised for the state machine to catch."""
     deps.faults.enter("EvaluateBook")
-    return run_once(
-        deps,
-        "EvaluateBook",
-        task,
-        lambda t: _evaluate(t, deps),
-        key="[run_id, book_id]",
-        output=BookPlan,
-        context=context,
+    artifacts = RunArtifacts(deps.store, ref.run_id)
+    task = artifacts.book_task(ref.book_id)
+    try:
+        plan = run_once(
+            deps,
+            "EvaluateBook",
+            task.model_copy(update={"blocked_reason": ""}),  # the plan never depends on it
+            lambda t: _evaluate(t, deps),
+            key="[run_id, book_id]",
+            output=BookPlan,
+            context=context,
+        )
+    except BookEvaluationError as exc:
+        artifacts.put_book_plan(_failed(task, str(exc)))
+        raise
+    plan = _noting_blocked(plan, task.blocked_reason)
+    artifacts.put_book_plan(plan)
+    return BookDone(
+        run_id=plan.run_id, book_id=plan.book_id, status=plan.status, trades=len(plan.trades)
     )
+
+
+def _failed(task: BookTask, reason: str) -> BookPlan:
+    return BookPlan(
+        run_id=task.run_id,
+        book_id=task.book_id,
+        strategy=task.strategy,
+        status=BookStatus.FAILED,
+        reason=reason,
+    )
+
+
+def _noting_blocked(plan: BookPlan, blocked_reason: str) -> BookPlan:
+    """Say on a plan with trades that this attempt does not trade them."""
+    if not blocked_reason or not plan.trades:
+        return plan
+    note = f"not traded: {blocked_reason}"
+    return plan.model_copy(update={"reason": f"{plan.reason}; {note}" if plan.reason else note})
 
 
 def _evaluate(task: BookTask, deps: Dependencies) -> BookPlan:
@@ -107,12 +140,7 @@ def _plan(task: BookTask, deps: Dependencies) -> BookPlan:
         threshold=symphony.meta.rebalance_threshold,
         scheduled_day=scheduled or not positions,
     )
-    updates: dict[str, object] = {"trace_key": trace_key}
-    if task.blocked_reason and plan.trades:
-        updates["reason"] = (
-            f"{plan.reason + '; ' if plan.reason else ''}not traded: {task.blocked_reason}"
-        )
-    return plan.model_copy(update=updates)
+    return plan.model_copy(update={"trace_key": trace_key})
 
 
 def _check_quality(task: BookTask, history: PriceHistory, symbols: list[str]) -> None:

@@ -1,52 +1,108 @@
-"""ExecuteOrder and CheckSells: one netted order at a time, and the gate before buying."""
+"""ExecuteOrder, CheckSells and Hedge: one netted order at a time, the gate before buying."""
 
 from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from alchemiser.cycle.idempotency import run_once
+from alchemiser.cycle.artifacts import RunArtifacts, gate_key, get_model, hedge_key, put_model
+from alchemiser.cycle.idempotency import Uncached, run_once_stored
+from alchemiser.cycle.messages import GateDecision, OrderRef, PlanRef, RunRef
 from alchemiser.cycle.models import (
     BuyGate,
-    CheckSellsRequest,
     ExecuteOrderRequest,
     HedgeDecision,
-    HedgeRequest,
+    OrderPlan,
     OrderResult,
 )
-from alchemiser.execution.limits import gate_buys
+from alchemiser.cycle.order_results import phase_results
+from alchemiser.errors import ConfigurationError
+from alchemiser.execution.limits import gate_buys, kill_switch_reason
 from alchemiser.execution.walk import execute_order
+from alchemiser.ledger.models import OrderPhase
 from alchemiser.runtime import Dependencies
 
 
-def execute_net_order(request: ExecuteOrderRequest, deps: Dependencies) -> OrderResult:
+def execute_net_order(ref: OrderRef, deps: Dependencies) -> OrderResult:
     """Walk the book for one order; safe to re-run (client ids are looked up before submitting)."""
     deps.faults.enter("ExecuteOrder")
+    deps.faults.inside("ExecuteOrder")
+    request = order_request(ref, deps)
     return execute_order(request, deps.broker, deps.ledger, deps.settings, deps.clock)
 
 
+def order_request(ref: OrderRef, deps: Dependencies) -> ExecuteOrderRequest:
+    """Return the stored order ``ref`` names, with the cash the BUY gate left it."""
+    artifacts = RunArtifacts(deps.store, ref.run_id)
+    plan = artifacts.order_plan()
+    orders = {o.client_order_id: o for o in [*plan.sell_orders, *plan.buy_orders]} if plan else {}
+    order = orders.get(ref.client_order_id)
+    if order is None:
+        raise ConfigurationError(
+            f"run {ref.run_id} has no stored order {ref.client_order_id!r} "
+            f"(its order plan has {len(orders)} orders)"
+        )
+    if order.phase is OrderPhase.SELL:
+        return ExecuteOrderRequest(order=order)
+    gate = artifacts.gate()
+    allowed = {r.order.client_order_id: r for r in gate.buy_orders} if gate else {}
+    if order.client_order_id not in allowed:
+        raise ConfigurationError(
+            f"BUY order {ref.client_order_id!r} of run {ref.run_id} was not let through "
+            "by the stored BUY gate"
+        )
+    return allowed[order.client_order_id]
+
+
 def check_sells(
-    request: CheckSellsRequest, deps: Dependencies, context: LambdaContext | None = None
-) -> BuyGate:
-    """Decide whether the BUY phase may run, and with how much cash (fixed once per run)."""
+    ref: PlanRef, deps: Dependencies, context: LambdaContext | None = None
+) -> GateDecision:
+    """Decide whether the BUY phase may run, and with how much cash (fixed once per run).
+
+    A gate closed by the kill switch or a blocked plan is not fixed: once trading is
+    allowed again, a re-run decides anew.
+    """
     deps.faults.enter("CheckSells")
+    plan = get_model(deps.store, ref.plan_key, OrderPlan)
 
-    def decide(req: CheckSellsRequest) -> BuyGate:
-        cash = deps.broker.account().cash
-        return gate_buys(req.plan, req.sell_results, cash, deps.settings, deps.ledger.kill_switch())
+    def decide(req: PlanRef) -> BuyGate:
+        sells = phase_results(deps.ledger, req.run_id, plan.sell_orders)
+        switch = deps.ledger.kill_switch()
+        gate = gate_buys(plan, sells, deps.broker.account().cash, deps.settings, switch)
+        if kill_switch_reason(deps.settings, switch) or plan.blocked_reason:
+            raise Uncached(gate)
+        return gate
 
-    return run_once(
-        deps, "CheckSells", request, decide, key="run_id", output=BuyGate, context=context
+    gate = run_once_stored(
+        deps,
+        "CheckSells",
+        ref,
+        decide,
+        key="run_id",
+        artifact_key=gate_key(ref.run_id),
+        output=BuyGate,
+        context=context,
+    )
+    return GateDecision(
+        run_id=gate.run_id,
+        buys_allowed=gate.buys_allowed,
+        reason=gate.reason,
+        buy_order_ids=[r.order.client_order_id for r in gate.buy_orders]
+        if gate.buys_allowed
+        else [],
     )
 
 
-def hedge(request: HedgeRequest, deps: Dependencies) -> HedgeDecision:
+def hedge(ref: RunRef, deps: Dependencies) -> HedgeDecision:
     """Decide the options hedge; hedging is not built yet, so the decision is always 'no-hedge'."""
     deps.faults.enter("Hedge")
     switch = deps.ledger.kill_switch()
     if deps.settings.kill_switch or (switch is not None and switch.enabled):
-        return HedgeDecision(run_id=request.run_id, decision="no-hedge", reason="kill switch is on")
-    return HedgeDecision(
-        run_id=request.run_id,
-        decision="no-hedge",
-        reason="options hedging is not implemented yet (no hedge placed)",
-    )
+        decision = HedgeDecision(run_id=ref.run_id, decision="no-hedge", reason="kill switch is on")
+    else:
+        decision = HedgeDecision(
+            run_id=ref.run_id,
+            decision="no-hedge",
+            reason="options hedging is not implemented yet (no hedge placed)",
+        )
+    put_model(deps.store, hedge_key(ref.run_id), decision)
+    return decision

@@ -1,9 +1,9 @@
 """Input and output of every state of the daily cycle.
 
-Each Lambda handler parses its event into one of these models and returns another
-(``model_dump(mode="json")``: Decimals travel as strings, dates as ISO text).
-Payloads stay small: decision traces and reports go to the object store and only
-their keys travel between states.
+These are what the steps produce. They are stored in the object store under the run
+id (``alchemiser.cycle.artifacts``); the small messages that travel between states
+are in ``alchemiser.cycle.messages``. JSON keeps Decimals as strings and dates as
+ISO text.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class CycleRequest(_State):
     scheduled, redriven or started by hand — is the same run with the same order ids."""
 
     execution_name: str = Field(min_length=1, max_length=80)
+    execution_arn: str = ""  # $$.Execution.Id: whose claim on the day this is
     stage: str
     started_at: datetime
     options: CycleOptions = CycleOptions()
@@ -249,66 +250,12 @@ class NotifyResult(_State):
 
 
 class FailureNotice(_State):
-    """NotifyFailure input: the run and the error the state machine caught."""
+    """What the failure email says: the run, how its execution ended, where and why."""
 
     run_id: str
     execution_name: str = ""
     stage: str = ""
+    status: str = "FAILED"  # FAILED, TIMED_OUT or ABORTED
+    failed_state: str = ""  # the state the execution failed at, when the history says
     error: str
     cause: str = ""
-
-
-# -- Handler events (what each Lambda receives from the state machine) -------------------
-
-
-class EvaluateBookEvent(_State):
-    task: BookTask
-    run_id: str
-
-
-class PlanOrdersRequest(_State):
-    run_id: str
-    trading_date: date
-    blocked_reason: str = ""
-    books: list[BookPlan]
-
-
-class ExecuteOrderEvent(_State):
-    request: ExecuteOrderRequest
-    run_id: str
-
-
-class CheckSellsRequest(_State):
-    run_id: str
-    plan: OrderPlan
-    sell_results: list[OrderResult]
-
-
-class HedgeRequest(_State):
-    run_id: str
-    trading_date: date
-    books: list[BookPlan]
-
-
-class ExecutionOutcome(_State):
-    sell_results: list[OrderResult]
-    buy_results: list[OrderResult]
-    gate: BuyGate
-
-
-class ReconcileRequest(_State):
-    run_id: str
-    stage: str
-    trading_date: date
-    tasks: list[BookTask]
-    books: list[BookPlan]
-    orders: OrderPlan
-    execution: ExecutionOutcome
-    hedge: HedgeDecision
-
-
-class NotifyRequest(_State):
-    run_id: str
-    plan: CyclePlan
-    orders: OrderPlan
-    reconcile: ReconcileResult

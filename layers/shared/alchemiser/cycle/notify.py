@@ -1,10 +1,25 @@
-"""Notify and NotifyFailure: one email and one HTML report per run; the run's final status."""
+"""Notify and NotifyFailure: one email and one HTML report per run; the run's final status.
+
+Notify ends a successful execution: the day is COMPLETED, or BLOCKED when the kill
+switch, drift or a limit kept it from trading (a re-run may then trade it).
+NotifyFailure is not a state: an EventBridge rule invokes it when an execution ends
+FAILED, TIMED_OUT or ABORTED (locally the runner does the same). It says which state
+the execution stopped at and why, and releases the day (FAILED) if that execution
+still owned it, so a re-run or a redrive can finish the day at once.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import date
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from alchemiser.cycle.models import FailureNotice, NotifyRequest, NotifyResult
+from alchemiser.cycle.artifacts import RunArtifacts, get_model
+from alchemiser.cycle.days import MARKET_TIMEZONE, run_id_for
+from alchemiser.cycle.messages import ExecutionStatusChange, NotifyRequest
+from alchemiser.cycle.models import FailureNotice, NotifyResult, OrderPlan
+from alchemiser.execution.limits import kill_switch_reason
 from alchemiser.ledger.models import RunStatus
 from alchemiser.notify.port import Message
 from alchemiser.reporting.report import RunReport, render_failure_report, render_report
@@ -14,25 +29,55 @@ from alchemiser.runtime import Dependencies
 def notify(
     request: NotifyRequest, deps: Dependencies, context: LambdaContext | None = None
 ) -> NotifyResult:
-    """Store the run's report, send the email, and mark the day traded."""
+    """Store the run's report, send the email, and settle the day (traded, or blocked)."""
     deps.faults.enter("Notify")
-    report = render_report(
-        request.plan, request.orders, request.reconcile, data_source=request.plan.data_source
-    )
+    artifacts = RunArtifacts(deps.store, request.run_id)
+    day = artifacts.day()
+    orders = get_model(deps.store, request.plan_key, OrderPlan)
+    report = render_report(day, orders, artifacts.reconcile(), data_source=day.data_source)
     result = _publish(report, f"reports/{request.run_id}.html", deps)
-    _finish(request.run_id, RunStatus.COMPLETED, report.subject, deps)
+    switch = kill_switch_reason(deps.settings, deps.ledger.kill_switch())
+    status = RunStatus.BLOCKED if orders.blocked_reason or switch else RunStatus.COMPLETED
+    deps.ledger.finish_run(
+        request.run_id, request.execution_arn, status, report.subject, deps.clock.now()
+    )
     return result
 
 
-def notify_failure(
-    notice: FailureNotice, deps: Dependencies, context: LambdaContext | None = None
+def notify_execution_ended(
+    event: ExecutionStatusChange, deps: Dependencies, context: LambdaContext | None = None
 ) -> NotifyResult:
-    """Tell the operator which state failed and why; leave the run re-runnable."""
-    run = deps.ledger.get_run(notice.run_id)
+    """Email which state a failed, timed-out or aborted execution stopped at; release its day."""
+    detail = event.detail
+    run_id = run_id_for(deps.settings.stage, _trading_day(event))
+    run = deps.ledger.get_run(run_id)
+    notice = FailureNotice(
+        run_id=run_id,
+        execution_name=detail.name,
+        stage=deps.settings.stage,
+        status=detail.status,
+        failed_state=deps.executions.failed_state(detail.execution_arn),
+        error=detail.error or f"States.{detail.status}",
+        cause=detail.cause or "",
+    )
     report = render_failure_report(notice, run=run)
-    result = _publish(report, f"reports/{notice.run_id}.failure.html", deps)
-    _finish(notice.run_id, RunStatus.FAILED, f"{notice.error}: {notice.cause}"[:500], deps)
+    result = _publish(report, f"reports/{run_id}.failure.html", deps)
+    message = f"{detail.status} at {notice.failed_state or 'an unknown state'}: {notice.error}"
+    deps.ledger.finish_run(
+        run_id, detail.execution_arn, RunStatus.FAILED, message[:500], deps.clock.now()
+    )
     return result
+
+
+def _trading_day(event: ExecutionStatusChange) -> date:
+    """Return the day the execution ran: the replayed day of its input, else its start day."""
+    try:
+        options = json.loads(event.detail.input or "{}")
+    except json.JSONDecodeError:
+        options = {}
+    if isinstance(options, dict) and isinstance(options.get("trading_date"), str):
+        return date.fromisoformat(options["trading_date"])
+    return event.detail.start_date.astimezone(MARKET_TIMEZONE).date()
 
 
 def _publish(report: RunReport, key: str, deps: Dependencies) -> NotifyResult:
@@ -48,14 +93,3 @@ def _publish(report: RunReport, key: str, deps: Dependencies) -> NotifyResult:
         )
     )
     return NotifyResult(run_id=report.run_id, report_key=location, message_id=message_id)
-
-
-def _finish(run_id: str, status: RunStatus, message: str, deps: Dependencies) -> None:
-    run = deps.ledger.get_run(run_id)
-    if run is None:
-        return  # failed before the run was recorded (e.g. bad configuration): nothing to update
-    deps.ledger.put_run(
-        run.model_copy(
-            update={"status": status, "updated_at": deps.clock.now(), "message": message}
-        )
-    )

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 from alchemiser.books.config import BookConfig, load_books
 from alchemiser.broker.models import TradingSession
+from alchemiser.cycle.artifacts import DaySetup, day_key, put_model, setup_key
+from alchemiser.cycle.days import MARKET_TIMEZONE, run_id_for
 from alchemiser.cycle.drift import books_total, measure_drift, with_unreconciled_fills
-from alchemiser.cycle.idempotency import run_once
+from alchemiser.cycle.idempotency import run_once_stored
+from alchemiser.cycle.late_reconcile import reconcile_earlier_days
+from alchemiser.cycle.messages import CycleStart
 from alchemiser.cycle.models import BookTask, CyclePlan, CycleRequest
+from alchemiser.cycle.run_claim import claim_day
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import compile_symphony
 from alchemiser.errors import ConfigurationError, DataError
@@ -22,28 +25,15 @@ from alchemiser.market.history import MissingTickersError
 from alchemiser.runtime import Dependencies
 from alchemiser.settings import Runtime
 
-MARKET_TIMEZONE = ZoneInfo("America/New_York")
-STALE_RUN = timedelta(hours=9)  # longer than any execution (the state machine times out at 9 h)
-
-
-class _DaySetup(BaseModel):
-    """What a run fixes once and reuses on every re-run: equity, books, timing."""
-
-    model_config = ConfigDict(frozen=True)
-
-    run_id: str
-    trading_date: date
-    account_equity: Decimal
-    books: list[BookTask]
-    run_at: datetime
-    data_source: str
-    warnings: list[str] = []
-
 
 def plan_cycle(
     request: CycleRequest, deps: Dependencies, context: LambdaContext | None = None
-) -> CyclePlan:
-    """Decide whether and how the day is traded (market calendar, run record, limits)."""
+) -> CycleStart:
+    """Decide whether and how the day is traded (market calendar, the claim, limits).
+
+    Store this attempt's plan of the day (``CyclePlan``) under the run; the state gets
+    the run id, the timing and the book ids.
+    """
     deps.faults.enter("PlanCycle")
     day = _trading_day(request, deps)
     run_id = run_id_for(request.stage, day)
@@ -52,19 +42,22 @@ def plan_cycle(
         return stop
     session = _session(day, deps)
     assert session is not None  # _reason_to_stop returned for a closed market
-    _start_run(request, run_id, day, deps)
-    setup = run_once(
+    busy = claim_day(request, run_id, day, deps)
+    if busy:
+        return _stop(request, run_id, day, busy, market_open=True)
+    late = reconcile_earlier_days(request.stage, run_id, day, deps)
+    setup = run_once_stored(
         deps,
         "PlanCycle",
         _SetupRequest(run_id=run_id, stage=request.stage, trading_date=day, close=session.close),
         lambda req: _fix_day(req, deps),
         key="run_id",
-        output=_DaySetup,
+        artifact_key=setup_key(run_id),
+        output=DaySetup,
         context=context,
     )
     blocked = _blocked_reason(run_id, deps)
-    books = [b.model_copy(update={"blocked_reason": blocked}) for b in setup.books]
-    return CyclePlan(
+    plan = CyclePlan(
         run_id=run_id,
         stage=request.stage,
         trading_date=day,
@@ -73,21 +66,27 @@ def plan_cycle(
         run_at=setup.run_at,
         account_equity=setup.account_equity,
         blocked_reason=blocked,
-        books=books,
+        books=[b.model_copy(update={"blocked_reason": blocked}) for b in setup.books],
         data_source=setup.data_source,
-        warnings=setup.warnings,
+        warnings=[*late, *setup.warnings],
     )
-
-
-def run_id_for(stage: str, day: date) -> str:
-    """Return the run id of a stage's trading day: every execution for that day shares it."""
-    return f"cycle-{day.isoformat()}-{stage}"
+    put_model(deps.store, day_key(run_id), plan)
+    return CycleStart(
+        run_id=run_id,
+        stage=request.stage,
+        trading_date=day,
+        market_open=True,
+        proceed=True,
+        run_at=setup.run_at,
+        blocked=bool(blocked),
+        book_ids=[b.book_id for b in setup.books],
+    )
 
 
 def _reason_to_stop(
     request: CycleRequest, run_id: str, day: date, deps: Dependencies
-) -> CyclePlan | None:
-    """Return the plan of a day with nothing to do (closed, traded, too late, busy), else None."""
+) -> CycleStart | None:
+    """Return the plan of a day with nothing to do (closed, traded, too late), else None."""
     session = _session(day, deps)
     if session is None:
         reason = f"the market is closed on {day} ({day:%A})"
@@ -102,25 +101,7 @@ def _reason_to_stop(
     if deps.settings.runtime is Runtime.AWS and deps.clock.now() >= session.close:
         reason = f"too late: the market closed at {session.close:%H:%M} UTC"
         return _stop(request, run_id, day, reason, market_open=True)
-    busy = _running_elsewhere(run_id, request.execution_name, deps)
-    if busy:
-        return _stop(request, run_id, day, busy, market_open=True)
     return None
-
-
-def _running_elsewhere(run_id: str, execution_name: str, deps: Dependencies) -> str:
-    """Return why another execution owns this day right now ('' when none does)."""
-    run = deps.ledger.get_run(run_id)
-    if run is None or run.status is not RunStatus.STARTED:
-        return ""
-    if run.execution_name in ("", execution_name):
-        return ""
-    if deps.clock.now() - run.updated_at > STALE_RUN:
-        return ""  # that execution died without reporting; this one takes the day over
-    return (
-        f"execution {run.execution_name} is already running {run_id} "
-        f"(updated {run.updated_at:%H:%M} UTC); this execution places nothing"
-    )
 
 
 class _SetupRequest(BaseModel):
@@ -132,7 +113,7 @@ class _SetupRequest(BaseModel):
     close: datetime
 
 
-def _fix_day(request: _SetupRequest, deps: Dependencies) -> _DaySetup:
+def _fix_day(request: _SetupRequest, deps: Dependencies) -> DaySetup:
     books = _books(request.stage, deps)
     account = deps.broker.account()
     if account.trading_blocked:
@@ -153,8 +134,9 @@ def _fix_day(request: _SetupRequest, deps: Dependencies) -> _DaySetup:
         )
         for b in books
     ]
-    return _DaySetup(
+    return DaySetup(
         run_id=request.run_id,
+        stage=request.stage,
         trading_date=request.trading_date,
         account_equity=account.equity,
         books=tasks,
@@ -188,24 +170,6 @@ def _completed_run(stage: str, day: date, deps: Dependencies) -> RunRecord | Non
     return None
 
 
-def _start_run(request: CycleRequest, run_id: str, day: date, deps: Dependencies) -> None:
-    now = deps.clock.now()
-    existing = deps.ledger.get_run(run_id)
-    deps.ledger.put_run(
-        RunRecord(
-            run_id=run_id,
-            stage=request.stage,
-            trading_date=day,
-            status=RunStatus.STARTED,
-            started_at=existing.started_at if existing is not None else now,
-            updated_at=now,
-            attempts=existing.attempts + 1 if existing is not None else 1,
-            message="re-run of a failed run" if existing is not None else "",
-            execution_name=request.execution_name,
-        )
-    )
-
-
 def _books(stage: str, deps: Dependencies) -> list[BookConfig]:
     path = deps.strategies_dir / "books.yaml"
     books = load_books(path, stage)
@@ -218,24 +182,24 @@ def _check_data_fresh(books: list[BookConfig], day: date, deps: Dependencies) ->
     """Check each book's data has a close for ``day``; fail closed when no book's data does.
 
     A book whose data is missing or stale is only warned about here: its evaluation fails
-    with the exact reason, and the other books go on.
+    with the exact reason, and the other books go on. Each strategy file is checked once,
+    however many books run it.
     """
-    warnings: list[str] = []
-    for book in books:
-        tickers = compile_symphony(load_symphony(deps.strategies_dir / book.strategy)).tickers
-        try:
-            history = deps.market.history(tickers, day)
-        except MissingTickersError as exc:
-            warnings.append(f"book {book.id}: {exc}")
-            continue
-        last = history.day(len(history.dates) - 1) if len(history.dates) else None
-        if last != day:
-            warnings.append(
-                f"book {book.id}: the last close is for {last}, the trading day is {day}"
-            )
+    problems = {s: _data_problem(s, day, deps) for s in sorted({b.strategy for b in books})}
+    warnings = [f"book {b.id}: {problems[b.strategy]}" for b in books if problems[b.strategy]]
     if len(warnings) == len(books):
         raise DataError("no book has market data for the trading day: " + "; ".join(warnings))
     return warnings
+
+
+def _data_problem(strategy: str, day: date, deps: Dependencies) -> str:
+    tickers = compile_symphony(load_symphony(deps.strategies_dir / strategy)).tickers
+    try:
+        history = deps.market.history(tickers, day)
+    except MissingTickersError as exc:
+        return str(exc)
+    last = history.day(len(history.dates) - 1) if len(history.dates) else None
+    return "" if last == day else f"the last close is for {last}, the trading day is {day}"
 
 
 def _blocked_reason(run_id: str, deps: Dependencies) -> str:
@@ -269,8 +233,8 @@ def _stop(
     *,
     market_open: bool,
     already_traded: bool = False,
-) -> CyclePlan:
-    return CyclePlan(
+) -> CycleStart:
+    return CycleStart(
         run_id=run_id,
         stage=request.stage,
         trading_date=day,

@@ -1,4 +1,10 @@
-"""Reconcile: fills into the ledger per book, each book's snapshot and P&L, and drift."""
+"""Reconcile: fills into the ledger per book, each book's snapshot and P&L, and drift.
+
+Everything is read back, never passed in: the day's books and plans from the stored
+step outputs (``alchemiser.cycle.artifacts``), what each order did from the ledger's
+order records (the walk writes them after every step). That is what lets the next
+day's PlanCycle reconcile a day whose execution failed after its orders filled.
+"""
 
 from __future__ import annotations
 
@@ -8,84 +14,119 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from alchemiser.books.attribution import attribute_crosses, attribute_fills
 from alchemiser.broker.models import OrderSide
+from alchemiser.cycle.artifacts import RunArtifacts, get_model, put_model, reconcile_key
 from alchemiser.cycle.drift import books_total, measure_drift
+from alchemiser.cycle.messages import PlanRef, ReconcileDone
 from alchemiser.cycle.models import (
     BookOutcome,
     BookPlan,
     BookStatus,
     BookTask,
+    CyclePlan,
     DriftLine,
+    OrderPlan,
     OrderResult,
-    ReconcileRequest,
     ReconcileResult,
 )
+from alchemiser.cycle.order_results import executed_results
 from alchemiser.ledger.lots import cost_basis, positions_of
 from alchemiser.ledger.models import BookSnapshot, FillRecord, OrderState
 from alchemiser.ledger.pnl import account_pnl, book_pnl
 from alchemiser.money import to_cents, to_decimal
 from alchemiser.runtime import Dependencies
 
+NOT_EVALUATED = (
+    "no plan was stored for this book: its evaluation crashed, timed out or ran out of "
+    "memory (the execution history shows EvaluateBook's error)"
+)
+
 
 def reconcile(
-    request: ReconcileRequest, deps: Dependencies, context: LambdaContext | None = None
-) -> ReconcileResult:
+    request: PlanRef, deps: Dependencies, context: LambdaContext | None = None
+) -> ReconcileDone:
     """Record what really filled, attributed to books; snapshot every book; measure drift."""
     deps.faults.enter("Reconcile")
-    results = _results(request)
-    deps.ledger.record_fills(_fills(request, results, deps))
-    run_fills = deps.ledger.fills(request.run_id)
-    plans = {p.book_id: p for p in request.books}
-    outcomes = [
-        _snapshot(task, plans.get(task.book_id), run_fills, request, deps) for task in request.tasks
-    ]
-    drift = _drift(deps)
-    warnings = [*request.orders.warnings]
+    attempt = get_model(deps.store, request.plan_key, OrderPlan)
+    result = reconcile_run(request.run_id, attempt, deps)
+    return ReconcileDone(
+        run_id=result.run_id, drift_lines=len(result.drift), warnings=len(result.warnings)
+    )
+
+
+def reconcile_run(run_id: str, attempt: OrderPlan, deps: Dependencies) -> ReconcileResult:
+    """Reconcile one run from its stored outputs and the ledger; store and return the result.
+
+    ``attempt`` is the order plan the latest attempt followed: when it is blocked, only
+    orders that an earlier attempt really executed are booked (no cross without a fill).
+    """
+    artifacts = RunArtifacts(deps.store, run_id)
+    day = artifacts.day()
+    plans = {p.book_id: p for p in artifacts.book_plans([t.book_id for t in day.books])}
+    fixed = artifacts.order_plan()
+    results = executed_results(deps.ledger, run_id, fixed)
+    if fixed is not None:
+        deps.ledger.record_fills(
+            _fills(fixed, results, plans, deps, complete=not attempt.blocked_reason)
+        )
+    run_fills = deps.ledger.fills(run_id)
+    outcomes = [_snapshot(t, plans.get(t.book_id), run_fills, day, deps) for t in day.books]
+    drift = measure_drift(books_total(deps.ledger), deps.broker.positions())
+    result = ReconcileResult(
+        run_id=run_id,
+        trading_date=day.trading_date,
+        books=outcomes,
+        orders=list(results.values()),
+        account_pnl=account_pnl([o.pnl for o in outcomes if o.pnl is not None]),
+        drift=drift,
+        warnings=_warnings(attempt, results, drift, artifacts),
+    )
+    put_model(deps.store, reconcile_key(run_id), result)
+    return result
+
+
+def _warnings(
+    attempt: OrderPlan,
+    results: dict[str, OrderResult],
+    drift: list[DriftLine],
+    artifacts: RunArtifacts,
+) -> list[str]:
+    warnings = [*attempt.warnings]
     warnings += [
         f"order {r.symbol} {r.side.value} {r.state.value}: {r.reason}"
         for r in results.values()
         if r.reason and r.state is not OrderState.FILLED  # a filled order's note is not a warning
     ]
     warnings += [f"drift {d.symbol}: broker {d.broker_qty} vs books {d.books_qty}" for d in drift]
-    if request.execution.gate.reason:
-        warnings.append(f"buy phase: {request.execution.gate.reason}")
-    pnls = [o.pnl for o in outcomes if o.pnl is not None]
-    return ReconcileResult(
-        run_id=request.run_id,
-        trading_date=request.trading_date,
-        books=outcomes,
-        orders=list(results.values()),
-        account_pnl=account_pnl(pnls),
-        drift=drift,
-        warnings=warnings,
-    )
-
-
-def _results(request: ReconcileRequest) -> dict[str, OrderResult]:
-    execution = request.execution
-    return {r.client_order_id: r for r in [*execution.sell_results, *execution.buy_results]}
+    gate = artifacts.gate()
+    if gate is not None and gate.reason:
+        warnings.append(f"buy phase: {gate.reason}")
+    return warnings
 
 
 def _fills(
-    request: ReconcileRequest, results: dict[str, OrderResult], deps: Dependencies
+    plan: OrderPlan,
+    results: dict[str, OrderResult],
+    plans: dict[str, BookPlan],
+    deps: Dependencies,
+    *,
+    complete: bool,
 ) -> list[FillRecord]:
-    """Turn each order's fills (as recorded by the walk, else as reported) into per-book fills."""
+    """Turn each order's fills into per-book fills (with its crosses); then the crosses
+    of symbols without an order. ``complete=False``: only orders that filled."""
     fills: list[FillRecord] = []
-    orders = [*request.orders.sell_orders, *request.orders.buy_orders]
-    for order in orders:
-        record = deps.ledger.get_order(request.run_id, order.client_order_id)
+    for order in [*plan.sell_orders, *plan.buy_orders]:
         result = results.get(order.client_order_id)
-        if record is not None and record.filled_qty > 0:
-            filled, price = record.filled_qty, record.avg_fill_price
-        elif result is not None:
-            filled, price = result.filled_qty, result.avg_price
-        else:
-            filled, price = Decimal(0), None
-        crosses = [c for c in request.orders.crosses if c.symbol == order.symbol]
+        filled = result.filled_qty if result is not None else Decimal(0)
+        if not complete and filled <= 0:
+            continue
+        price = result.avg_price if result is not None else None
+        crosses = [c for c in plan.crosses if c.symbol == order.symbol]
         fills += attribute_fills(order, filled, price, crosses)
-    traded = {o.symbol for o in orders}
-    reference = {s: p for plan in request.books for s, p in plan.prices.items()}
-    only_crossed = [c for c in request.orders.crosses if c.symbol not in traded]
-    fills += attribute_crosses(request.run_id, request.trading_date, only_crossed, reference)
+    if complete:
+        traded = {o.symbol for o in [*plan.sell_orders, *plan.buy_orders]}
+        reference = {s: p for book in plans.values() for s, p in book.prices.items()}
+        only_crossed = [c for c in plan.crosses if c.symbol not in traded]
+        fills += attribute_crosses(plan.run_id, plan.trading_date, only_crossed, reference)
     return fills
 
 
@@ -93,12 +134,12 @@ def _snapshot(
     task: BookTask,
     plan: BookPlan | None,
     run_fills: list[FillRecord],
-    request: ReconcileRequest,
+    day: CyclePlan,
     deps: Dependencies,
 ) -> BookOutcome:
     lots = deps.ledger.open_lots(task.book_id)
     positions = positions_of(lots)
-    prices = _prices(set(positions), plan, request, deps)
+    prices = _prices(set(positions), plan, day, deps)
     capital = to_cents(task.account_equity * task.share)
     if plan is not None and plan.status is not BookStatus.FAILED:
         cash_before = plan.cash
@@ -114,8 +155,8 @@ def _snapshot(
     deps.ledger.put_snapshot(
         BookSnapshot(
             book_id=task.book_id,
-            trading_date=request.trading_date,
-            run_id=request.run_id,
+            trading_date=day.trading_date,
+            run_id=day.run_id,
             capital=capital,
             cash=to_cents(cash),
             positions=positions,
@@ -131,7 +172,7 @@ def _snapshot(
         book_id=task.book_id,
         strategy=task.strategy,
         status=plan.status if plan is not None else BookStatus.FAILED,
-        reason=plan.reason if plan is not None else "no plan was recorded for this book",
+        reason=plan.reason if plan is not None else NOT_EVALUATED,
         target_weights=plan.target_weights if plan is not None else {},
         positions=positions,
         cash=to_cents(cash),
@@ -141,20 +182,15 @@ def _snapshot(
 
 
 def _prices(
-    symbols: set[str], plan: BookPlan | None, request: ReconcileRequest, deps: Dependencies
+    symbols: set[str], plan: BookPlan | None, day: CyclePlan, deps: Dependencies
 ) -> dict[str, Decimal]:
     known = dict(plan.prices) if plan is not None else {}
     missing = sorted(symbols - set(known))
     if missing:
-        history = deps.market.history(missing, request.trading_date)
+        history = deps.market.history(missing, day.trading_date)
         last = len(history.dates) - 1
         for symbol in missing:
             known[symbol] = to_decimal(float(history.column(symbol)[last])).quantize(
                 Decimal("0.0001")
             )
     return known
-
-
-def _drift(deps: Dependencies) -> list[DriftLine]:
-    """Compare broker positions with the sum of every book's lots; report every difference."""
-    return measure_drift(books_total(deps.ledger), deps.broker.positions())

@@ -15,6 +15,10 @@ records carry it: ledger items never expire).
 | kill switch                   | CONTROL          | KILLSWITCH            |                 |                          |
 | idempotency record            | IDEMPOTENCY      | {function}#{hash}     |                 |                          |
 
+Claiming a day is one PutItem of the run item conditioned on the attempts read
+(``attribute_not_exists(pk)`` for the first claim, else ``attempts = :read``); settling
+it is one UpdateItem conditioned on ``execution_arn`` still naming the execution.
+
 Access patterns: a run's orders / fills = Query pk, ``begins_with(sk, "ORDER#"|"FILL#")``;
 a book's open lots = Query ``BOOK#{id}``, ``begins_with(sk, "LOTS#")``; latest snapshot
 on or before a day = Query ``sk BETWEEN "SNAP#" AND "SNAP#{day}"`` backwards; runs of a
@@ -33,7 +37,7 @@ numbers (exact to 38 digits). Every Query follows ``LastEvaluatedKey`` to the en
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -59,6 +63,7 @@ from alchemiser.ledger.models import (
     Lot,
     OrderRecord,
     RunRecord,
+    RunStatus,
 )
 
 if TYPE_CHECKING:
@@ -134,6 +139,46 @@ class DynamoDBLedger:
     def runs(self, stage: str) -> list[RunRecord]:
         items = self._query("gsi1pk = :pk", {":pk": f"STAGE#{stage}"}, index=GSI1)
         return [RunRecord.model_validate(_plain(item)) for item in items]
+
+    def claim_run(self, run: RunRecord, expected_attempts: int) -> bool:
+        """One PutItem conditioned on the stored attempts (or on there being no record)."""
+        gsi = {"gsi1pk": f"STAGE#{run.stage}", "gsi1sk": f"{run.trading_date}#{run.run_id}"}
+        item = _item(run, pk=f"RUN#{run.run_id}", sk="META", **gsi)
+        if expected_attempts == 0:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            condition = {
+                "ConditionExpression": "attempts = :attempts",
+                "ExpressionAttributeValues": {":attempts": {"N": str(expected_attempts)}},
+            }
+        return self._conditional(
+            "PutItem",
+            lambda: self._db().put_item(TableName=self.table_name, Item=item, **condition),
+        )
+
+    def finish_run(
+        self, run_id: str, execution_arn: str, status: RunStatus, message: str, at: datetime
+    ) -> bool:
+        """One UpdateItem conditioned on the record naming ``execution_arn``."""
+        owner = "execution_arn = :arn"
+        if not execution_arn:
+            owner = f"(attribute_not_exists(execution_arn) OR {owner})"
+        return self._conditional(
+            "UpdateItem",
+            lambda: self._db().update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"RUN#{run_id}"}, "sk": {"S": "META"}},
+                UpdateExpression="SET #status = :status, message = :message, updated_at = :at",
+                ConditionExpression=f"attribute_exists(pk) AND {owner}",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":status": {"S": status.value},
+                    ":message": {"S": message},
+                    ":at": {"S": at.isoformat()},
+                    ":arn": {"S": execution_arn},
+                },
+            ),
+        )
 
     # -- orders and fills ---------------------------------------------------------------
 
@@ -278,6 +323,17 @@ class DynamoDBLedger:
         return None
 
     # -- low-level calls ------------------------------------------------------------------
+
+    def _conditional(self, operation: str, call: Callable[[], object]) -> bool:
+        """Run a conditional write; return False when its condition did not hold."""
+        with _translated(operation, self.table_name):
+            try:
+                call()
+            except ClientError as error:
+                if _code(error) == "ConditionalCheckFailedException":
+                    return False
+                raise
+        return True
 
     def _db(self) -> DynamoDBClient:
         with self._client_lock:

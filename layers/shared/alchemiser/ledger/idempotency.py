@@ -135,6 +135,23 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
                 "DELETE FROM idempotency WHERE idempotency_key = ?", (data_record.idempotency_key,)
             )
 
+    def expire_in_progress(self) -> list[str]:
+        """Delete every IN PROGRESS record and return their keys.
+
+        Only for a store no live process is using: the local runner calls it while it
+        holds its home's lock, when such records can only be a dead process's.
+        """
+        in_progress = STATUS_CONSTANTS["INPROGRESS"]
+        with self._transaction() as conn:
+            keys = [
+                str(key)
+                for (key,) in conn.execute(
+                    "SELECT idempotency_key FROM idempotency WHERE status = ?", (in_progress,)
+                ).fetchall()
+            ]
+            conn.execute("DELETE FROM idempotency WHERE status = ?", (in_progress,))
+        return keys
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._connection() as conn, transaction(conn, self._what):

@@ -16,9 +16,10 @@ class _Record(BaseModel):
 
 
 class RunStatus(StrEnum):
-    STARTED = "started"
-    COMPLETED = "completed"  # the day was traded (or deliberately not): re-runs place nothing
-    FAILED = "failed"  # may be re-run (redrive); orders already placed are found by client id
+    STARTED = "started"  # claimed by the execution named in the record
+    COMPLETED = "completed"  # the day was traded: re-runs place nothing
+    BLOCKED = "blocked"  # the kill switch, drift or a limit stopped trading: a re-run may trade
+    FAILED = "failed"  # failed, timed out or aborted: a re-run or redrive finishes the day
 
 
 class RunRecord(_Record):
@@ -31,6 +32,7 @@ class RunRecord(_Record):
     attempts: int = Field(1, ge=1)
     message: str = ""
     execution_name: str = ""  # the Step Functions execution currently (or last) running the day
+    execution_arn: str = ""  # its ARN: whose claim this is (Ledger.claim_run, Ledger.finish_run)
 
 
 class OrderPhase(StrEnum):

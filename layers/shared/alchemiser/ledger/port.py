@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -14,6 +14,7 @@ from alchemiser.ledger.models import (
     Lot,
     OrderRecord,
     RunRecord,
+    RunStatus,
 )
 
 
@@ -30,6 +31,23 @@ class Ledger(Protocol):
     def put_run(self, run: RunRecord) -> None: ...
 
     def runs(self, stage: str) -> list[RunRecord]: ...
+
+    def claim_run(self, run: RunRecord, expected_attempts: int) -> bool:
+        """Write ``run`` in one conditional write: only if the stored record of its run id
+        still has ``expected_attempts`` attempts (0: no record yet). Return whether it did.
+
+        Every claim counts one more attempt, so of two executions that read the same
+        record and claim together, exactly one succeeds.
+        """
+        ...
+
+    def finish_run(
+        self, run_id: str, execution_arn: str, status: RunStatus, message: str, at: datetime
+    ) -> bool:
+        """Set the run's status, message and time if ``execution_arn`` still owns it (one
+        conditional write); return whether it did. A late report of an execution that lost
+        the day to another one changes nothing."""
+        ...
 
     def put_order(self, order: OrderRecord) -> None: ...
 

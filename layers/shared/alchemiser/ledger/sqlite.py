@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from alchemiser.ledger.models import (
     Lot,
     OrderRecord,
     RunRecord,
+    RunStatus,
 )
 from alchemiser.sqlite_db import connect, execute_waiting, transaction
 
@@ -90,6 +91,32 @@ class SQLiteLedger:
             "SELECT body FROM runs WHERE stage = ? ORDER BY trading_date, run_id", (stage,)
         )
         return [RunRecord.model_validate_json(body) for (body,) in rows]
+
+    def claim_run(self, run: RunRecord, expected_attempts: int) -> bool:
+        """Compare the stored attempts and write, inside one write transaction."""
+        with self._transaction() as conn:
+            row = conn.execute("SELECT body FROM runs WHERE run_id = ?", (run.run_id,)).fetchone()
+            stored = 0 if row is None else RunRecord.model_validate_json(row[0]).attempts
+            if stored != expected_attempts:
+                return False
+            _replace_run(conn, run)
+        return True
+
+    def finish_run(
+        self, run_id: str, execution_arn: str, status: RunStatus, message: str, at: datetime
+    ) -> bool:
+        with self._transaction() as conn:
+            row = conn.execute("SELECT body FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                return False
+            run = RunRecord.model_validate_json(row[0])
+            if run.execution_arn != execution_arn:
+                return False
+            _replace_run(
+                conn,
+                run.model_copy(update={"status": status, "message": message, "updated_at": at}),
+            )
+        return True
 
     # -- orders and fills ---------------------------------------------------------------
 
@@ -262,6 +289,13 @@ class SQLiteLedger:
                     script=True,
                 )
             self._schema_ready = True
+
+
+def _replace_run(conn: sqlite3.Connection, run: RunRecord) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO runs (run_id, stage, trading_date, body) VALUES (?, ?, ?, ?)",
+        (run.run_id, run.stage, run.trading_date.isoformat(), run.model_dump_json()),
+    )
 
 
 def _lots(conn: sqlite3.Connection, book_id: str, symbol: str | None) -> list[Lot]:

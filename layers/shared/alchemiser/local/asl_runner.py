@@ -59,6 +59,7 @@ from moto import mock_aws
 from moto.core.config import DefaultConfig, default_user_config
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
+from alchemiser.local.client_reuse import reused_lambda_clients
 from alchemiser.local.definition import (
     DefinitionError,
     lambda_functions_in,
@@ -190,12 +191,17 @@ class LocalStepFunctions:
         state_machine_name: str = "local-state-machine",
         region: str = LOCAL_REGION,
         lambda_timeout_s: float = 900,
+        lambda_timeouts: Mapping[str, float] | None = None,
     ) -> None:
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, was {timeout_s}")
         self._definition = substitute_definition(definition, substitutions)
         self._lambda = InProcessLambda(
-            handlers, region=region, account_id=LOCAL_ACCOUNT_ID, timeout_s=lambda_timeout_s
+            handlers,
+            region=region,
+            account_id=LOCAL_ACCOUNT_ID,
+            timeout_s=lambda_timeout_s,
+            timeouts=lambda_timeouts,
         )
         unanswered = sorted(
             f for f in lambda_functions_in(self._definition) if not self._lambda.knows(f)
@@ -220,6 +226,11 @@ class LocalStepFunctions:
         return self._state_machine_arn
 
     @property
+    def lambdas(self) -> InProcessLambda:
+        """The in-process Lambda service of this session (contexts, running invocations)."""
+        return self._lambda
+
+    @property
     def results(self) -> dict[str, ExecutionResult]:
         """The latest result of every execution name run in this session."""
         return dict(self._results)
@@ -228,6 +239,7 @@ class LocalStepFunctions:
         with ExitStack() as stack:
             stack.enter_context(_offline_aws_environment(self._region))
             stack.enter_context(scaled_sleeps(self._time_scale))
+            stack.enter_context(reused_lambda_clients())
             # mock_aws(config=...) alone leaves its config applied when it is nested in an
             # outer mock (moto undoes it only at the outermost stop); patch.dict undoes it.
             stack.enter_context(patch.dict(default_user_config, _MOTO_CONFIG))
@@ -328,7 +340,9 @@ class LocalStepFunctions:
             if remaining <= 0:
                 break
             time.sleep(min(pause, remaining))
-            pause = min(pause * 2, 0.05)
+            # each poll costs the interpreter's threads CPU (a big execution's history is
+            # long): back off to a quarter of a second
+            pause = min(pause * 2, 0.25)
         client.stop_execution(
             executionArn=arn, error="Local.DeadlineExceeded", cause="runner deadline"
         )
@@ -389,14 +403,24 @@ def run_state_machine(
     *,
     time_scale: float = 0.0,
     timeout_s: float = 600,
+    lambda_timeouts: Mapping[str, float] | None = None,
 ) -> ExecutionResult:
     """Run one execution of ``definition`` in a fresh offline session and return its result.
 
     ``substitutions`` fill the definition's ``${Key}`` placeholders; ``handlers`` map a
     function ARN or name to its handler; ``time_scale`` multiplies Wait/Retry sleeps
-    (0 skips them); ``timeout_s`` bounds the whole run.
+    (0 skips them); ``timeout_s`` bounds the whole run; ``lambda_timeouts`` give each
+    function's timeout (by name or ARN) to its Lambda contexts. The call returns once
+    no handler is running any more (at most ``timeout_s`` after the execution ended).
     """
     with LocalStepFunctions(
-        definition, substitutions, handlers, time_scale=time_scale, timeout_s=timeout_s
+        definition,
+        substitutions,
+        handlers,
+        time_scale=time_scale,
+        timeout_s=timeout_s,
+        lambda_timeouts=lambda_timeouts,
     ) as session:
-        return session.start(execution_name, input)
+        result = session.start(execution_name, input)
+        session.lambdas.wait_idle(timeout_s)
+        return result

@@ -2,8 +2,16 @@
 
 The runner reads ``statemachines/daily_cycle.asl.json`` and ``template.yaml``, installs
 the embedded adapters, and lets moto's Step Functions interpreter run the definition;
-every Lambda task is answered by the handler in ``functions/<step>/app.py``. Waits and
-retry back-offs are skipped (a replay of a past day has nothing to wait for).
+every Lambda task is answered by the handler in ``functions/<step>/app.py`` with its
+function's real timeout in its context. Waits and retry back-offs are skipped (a
+replay of a past day has nothing to wait for).
+
+One run holds its home's lock throughout (`alchemiser.local.home_lock`): step records a
+dead run left in progress are expired first, and the run ends only once no handler is
+still working (a failed Map's other iterations finish first). When the execution ends
+FAILED, TIMED_OUT or ABORTED, the runner does what the template's EventBridge rule does
+on AWS: it invokes NotifyFailure with the status-change event. moto cannot redrive, so
+re-running a failed day starts again from PlanCycle; every step is idempotent.
 """
 
 from __future__ import annotations
@@ -17,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from alchemiser.broker.simulated_market import trading_session
+from alchemiser.cycle.days import run_id_for
 from alchemiser.cycle.faults import FaultPlan
-from alchemiser.local.asl_runner import ExecutionResult, run_state_machine
+from alchemiser.executions.port import Executions, NoOtherExecutions
+from alchemiser.local.asl_runner import ExecutionResult, LocalStepFunctions
 from alchemiser.local.environment import (
     books_of,
     build_local_dependencies,
@@ -26,9 +36,17 @@ from alchemiser.local.environment import (
     run_time_of,
     trading_day,
 )
-from alchemiser.local.template import clear_handler_metrics, local_state_machine
+from alchemiser.local.home_lock import home_lock, recover
+from alchemiser.local.status_events import failed_state, status_change_event
+from alchemiser.local.template import (
+    LocalStateMachine,
+    clear_handler_metrics,
+    local_state_machine,
+)
 from alchemiser.runtime import installed
 from alchemiser.settings import Settings
+
+RUN_DEADLINE_S = 600.0  # a local run (and its handlers) must end within this
 
 # Powertools reads these when a handler module is first imported: quiet, untraced, no EMF.
 _POWERTOOLS_LOCAL = {
@@ -47,6 +65,8 @@ class LocalRun:
     history_path: Path
     synthetic_market: bool
     data_source: str
+    home: Path
+    recovered: tuple[str, ...] = ()  # what was done about a run that died on this home
 
     @property
     def state(self) -> dict[str, Any]:
@@ -67,34 +87,66 @@ def run_cycle(
     today: date | None = None,
     faults: FaultPlan | None = None,
 ) -> LocalRun:
-    """Run one trading day of the cycle locally and save its execution history."""
+    """Run one trading day of the cycle locally and save its execution history.
+
+    Raise `alchemiser.local.home_lock.HomeInUseError` when another run holds the home.
+    """
     today = today or date.today()
     books = books_of(settings)
     market = open_market(settings, books, today)
     run_day = trading_day(market.history, day, today)
-    run_id = f"cycle-{run_day.isoformat()}-{settings.stage}"
+    run_id = run_id_for(settings.stage, run_day)
     run_time = run_time_of(trading_session(run_day).close, settings)
-    deps = build_local_dependencies(settings, market, run_day, run_time, faults or FaultPlan())
     for name, value in _POWERTOOLS_LOCAL.items():
         os.environ.setdefault(name, value)
     logging.getLogger("moto").setLevel(
         logging.CRITICAL
     )  # it logs every caught state failure as ERROR
     machine = local_state_machine(project_root, settings.stage)
-    with installed(deps):
-        try:
-            execution = run_state_machine(
-                machine.definition,
-                machine.substitutions,
-                machine.handlers,
-                {"trading_date": run_day.isoformat()},
-                run_id,
-                time_scale=0.0,
-            )
-        finally:
-            clear_handler_metrics()
-    path = _save_history(settings.home / "runs" / run_id, execution)
-    return LocalRun(run_id, run_day, execution, path, market.synthetic, market.data.describe())
+    with home_lock(settings.home) as lock:
+        recovered = recover(lock)
+        deps = build_local_dependencies(settings, market, run_day, run_time, faults or FaultPlan())
+        with installed(deps):
+            try:
+                execution = _execute(machine, run_id, run_day, deps.executions)
+            finally:
+                clear_handler_metrics()
+        path = _save_history(settings.home / "runs" / run_id, execution)
+    return LocalRun(
+        run_id,
+        run_day,
+        execution,
+        path,
+        market.synthetic,
+        market.data.describe(),
+        settings.home,
+        tuple(recovered),
+    )
+
+
+def _execute(
+    machine: LocalStateMachine, run_id: str, run_day: date, executions: Executions
+) -> ExecutionResult:
+    """Run the execution to its end, let every handler finish, then emulate the status rule."""
+    input_json = json.dumps({"trading_date": run_day.isoformat()})
+    with LocalStepFunctions(
+        machine.definition,
+        machine.substitutions,
+        machine.handlers,
+        time_scale=0.0,
+        timeout_s=RUN_DEADLINE_S,
+        lambda_timeouts=machine.timeouts,
+    ) as session:
+        execution = session.start(run_id, json.loads(input_json))
+        session.lambdas.wait_idle(RUN_DEADLINE_S)
+        for target in machine.status_targets:
+            if execution.status not in target.statuses:
+                continue
+            if isinstance(executions, NoOtherExecutions):
+                executions.ended(execution.execution_arn, failed_state(execution))
+            event = status_change_event(execution, session.state_machine_arn, input_json)
+            target.handler(event, session.lambdas.context_for(target.function_name))
+    return execution
 
 
 def _save_history(folder: Path, execution: ExecutionResult) -> Path:

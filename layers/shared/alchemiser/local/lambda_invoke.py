@@ -16,7 +16,10 @@ service does:
 * a function without a handler is a ``ResourceNotFoundException`` (HTTP 404).
 
 The hook runs on whatever thread makes the call: under moto that is a worker thread
-of the interpreter, so handlers must be thread-safe.
+of the interpreter, so handlers must be thread-safe. Each function's context carries
+its own timeout (``timeouts``, as the template configures it: Powertools Idempotency
+reads the remaining time from it), and `InProcessLambda.wait_idle` waits for the
+invocations still running, e.g. the other iterations of a Map that failed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import io
 import json
 import logging
 import re
+import threading
 import time
 import traceback
 import uuid
@@ -106,11 +110,15 @@ class InProcessLambda:
         account_id: str,
         timeout_s: float = 900.0,
         memory_mb: int = 1024,
+        timeouts: Mapping[str, float] | None = None,
     ) -> None:
         self._region = region
         self._account_id = account_id
         self._timeout_s = timeout_s
+        self._timeouts = {function_name_of(f): t for f, t in (timeouts or {}).items()}
         self._memory_mb = memory_mb
+        self._running = 0
+        self._idle = threading.Condition()
         self._by_key = dict(handlers)
         by_name: dict[str, LambdaHandler] = {}
         for key, handler in handlers.items():
@@ -127,6 +135,28 @@ class InProcessLambda:
     def function_arn(self, name: str) -> str:
         return f"arn:aws:lambda:{self._region}:{self._account_id}:function:{name}"
 
+    def timeout_of(self, function: str) -> float:
+        """Return the configured timeout of ``function`` (seconds)."""
+        return self._timeouts.get(function_name_of(function), self._timeout_s)
+
+    def context_for(self, function: str) -> LocalLambdaContext:
+        """Return a fresh context for one invocation of ``function``, its timeout running."""
+        name = function_name_of(function)
+        return LocalLambdaContext(
+            function_name=name,
+            invoked_function_arn=function
+            if function.startswith("arn:")
+            else self.function_arn(name),
+            aws_request_id=str(uuid.uuid4()),
+            memory_limit_in_mb=self._memory_mb,
+            deadline_monotonic=time.monotonic() + self.timeout_of(name),
+        )
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until no invocation is running (at most ``timeout_s``); return whether none is."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._running == 0, timeout=timeout_s)
+
     def __call__(self, params: Mapping[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         """Answer one ``before-call.lambda.Invoke`` event with ``(http, parsed)``."""
         match = _INVOKE_PATH.search(str(params.get("url_path", "")).split("?", 1)[0])
@@ -138,7 +168,6 @@ class InProcessLambda:
 
     def _invoke(self, function: str, payload: bytes) -> _Outcome:
         """Call the handler of ``function`` with the decoded ``payload``."""
-        request_id = str(uuid.uuid4())
         handler = self._handler_for(function)
         if handler is None:
             message = (
@@ -146,16 +175,18 @@ class InProcessLambda:
                 f"{', '.join(sorted(self._by_key)) or 'none'})"
             )
             return _Outcome(404, message.encode(), error_code="ResourceNotFoundException")
-        name = function_name_of(function)
-        context = LocalLambdaContext(
-            function_name=name,
-            invoked_function_arn=function
-            if function.startswith("arn:")
-            else self.function_arn(name),
-            aws_request_id=request_id,
-            memory_limit_in_mb=self._memory_mb,
-            deadline_monotonic=time.monotonic() + self._timeout_s,
-        )
+        with self._idle:
+            self._running += 1
+        try:
+            return self._call(handler, function, payload)
+        finally:
+            with self._idle:
+                self._running -= 1
+                self._idle.notify_all()
+
+    def _call(self, handler: LambdaHandler, function: str, payload: bytes) -> _Outcome:
+        context = self.context_for(function)
+        request_id, name = context.aws_request_id, context.function_name
         event = json.loads(payload) if payload.strip() else {}
         try:
             result = handler(event, context)

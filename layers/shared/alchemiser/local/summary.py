@@ -6,12 +6,13 @@ from decimal import Decimal
 from typing import Any
 
 from alchemiser.local.cycle_runner import LocalRun
+from alchemiser.local.run_view import run_view
 from alchemiser.reporting.report import readable_error
 
 
 def summarize(run: LocalRun) -> dict[str, Any]:
     """Return {"status", "run_id", "trading_date", "books", "orders", "report", ...} for a run."""
-    state = run.state
+    state = run_view(run)
     plan = state.get("plan") or {}
     reconcile = state.get("reconcile") or {}
     orders_plan = state.get("orders") or {}
@@ -36,7 +37,11 @@ def summarize(run: LocalRun) -> dict[str, Any]:
         "orders": _orders(state),
         "netting": netting,
         "account_pnl": _pnl(reconcile.get("account_pnl")),
-        "warnings": reconcile.get("warnings", []),
+        "warnings": [
+            *run.recovered,
+            *plan.get("warnings", []),
+            *reconcile.get("warnings", []),
+        ],
         "report": report,
         "history": str(run.history_path),
     }

@@ -3,7 +3,10 @@
 The local run executes the very definition that is deployed, with the template's
 own ``DefinitionSubstitutions``: function ARNs are made up in the local account
 (``arn:aws:lambda:us-east-1:123456789012:function:<FunctionName>``) and each one is
-answered by the ``lambda_handler`` in that function's ``CodeUri`` directory.
+answered by the ``lambda_handler`` in that function's ``CodeUri`` directory, with the
+function's own ``Timeout`` (or the Globals one) in its Lambda context. A function with
+an ``EventBridgeRule`` on the state machine's status changes is a `StatusChangeTarget`:
+the runner invokes it the way that rule would.
 """
 
 from __future__ import annotations
@@ -53,11 +56,25 @@ def load_template(path: Path) -> dict[str, Any]:
     return document
 
 
+STATUS_CHANGE = "Step Functions Execution Status Change"
+
+
+@dataclass(frozen=True)
+class StatusChangeTarget:
+    """A function an EventBridge rule invokes when an execution reaches one of ``statuses``."""
+
+    function_name: str
+    handler: LambdaHandler
+    statuses: frozenset[str]
+
+
 @dataclass(frozen=True)
 class LocalStateMachine:
     definition: str
     substitutions: dict[str, str]
     handlers: dict[str, LambdaHandler]
+    timeouts: dict[str, float]  # function name -> its Lambda Timeout (seconds)
+    status_targets: list[StatusChangeTarget]
 
 
 def local_state_machine(root: Path, stage: str) -> LocalStateMachine:
@@ -73,6 +90,16 @@ def local_state_machine(root: Path, stage: str) -> LocalStateMachine:
     definition = (root / props["DefinitionUri"]).read_text(encoding="utf-8")
     substitutions: dict[str, str] = {}
     handlers: dict[str, LambdaHandler] = {}
+    default_timeout = template.get("Globals", {}).get("Function", {}).get("Timeout", 3)
+    functions = {
+        key: r for key, r in resources.items() if r.get("Type") == "AWS::Serverless::Function"
+    }
+    timeouts = {
+        _resolve(f["Properties"].get("FunctionName", key), stage): float(
+            f["Properties"].get("Timeout", default_timeout)
+        )
+        for key, f in functions.items()
+    }
     for key, value in props.get("DefinitionSubstitutions", {}).items():
         if isinstance(value, dict) and "Fn::GetAtt" in value:
             logical_id, attribute = value["Fn::GetAtt"]
@@ -93,7 +120,28 @@ def local_state_machine(root: Path, stage: str) -> LocalStateMachine:
             )
         else:
             substitutions[key] = _resolve(value, stage)
-    return LocalStateMachine(definition, substitutions, handlers)
+    targets = [
+        StatusChangeTarget(
+            _resolve(f["Properties"].get("FunctionName", key), stage),
+            _handler(root / f["Properties"]["CodeUri"], f["Properties"]["Handler"]),
+            statuses,
+        )
+        for key, f in functions.items()
+        if (statuses := _status_change_statuses(f))
+    ]
+    return LocalStateMachine(definition, substitutions, handlers, timeouts, targets)
+
+
+def _status_change_statuses(function: Mapping[str, Any]) -> frozenset[str]:
+    """Return the statuses of the function's EventBridge rule on execution status changes."""
+    found: set[str] = set()
+    for event in (function["Properties"].get("Events") or {}).values():
+        pattern = event.get("Properties", {}).get("Pattern", {})
+        if event.get("Type") == "EventBridgeRule" and STATUS_CHANGE in pattern.get(
+            "detail-type", []
+        ):
+            found.update(pattern.get("detail", {}).get("status", []))
+    return frozenset(found)
 
 
 def _resolve(value: Any, stage: str) -> str:

@@ -8,6 +8,7 @@ close and trades at it).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,18 +23,30 @@ DEMO_START = date(2019, 1, 2)
 
 
 class DirectoryMarketData:
-    """Closes read from ``<TICKER>.csv`` / ``<TICKER>.parquet`` files in one directory."""
+    """Closes read from ``<TICKER>.csv`` / ``<TICKER>.parquet`` files in one directory.
+
+    Each set of tickers is read once per instance (one local run): a thousand books
+    running ten strategies read ten sets of files, not a thousand.
+    """
 
     def __init__(self, path: Path, *, fill_gaps: bool = False) -> None:
         self.path = Path(path)
         self.fill_gaps = fill_gaps
+        self._loaded: dict[tuple[str, ...], PriceHistory] = {}
+        self._lock = threading.Lock()
 
     def history(self, tickers: Sequence[str], day: date) -> PriceHistory:
         """Return the closes of ``tickers`` up to and including ``day``.
 
         Raise MissingTickersError naming every ticker without a file.
         """
-        loaded = load_price_directory(self.path, tickers, fill_gaps=self.fill_gaps)
+        key = tuple(tickers)
+        with self._lock:
+            loaded = self._loaded.get(key)
+        if loaded is None:
+            loaded = load_price_directory(self.path, tickers, fill_gaps=self.fill_gaps)
+            with self._lock:
+                self._loaded[key] = loaded
         return loaded.truncate(day)
 
     def describe(self) -> str:

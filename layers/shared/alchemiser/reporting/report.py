@@ -46,6 +46,7 @@ from alchemiser.reporting.document import (
 _FAILED_BOOK = BookStatus.FAILED.value.upper()
 _UNFILLED = (OrderState.FAILED, OrderState.SKIPPED)
 _STACK_LINES = 8
+_ENDED = {"FAILED": "FAILED", "TIMED_OUT": "TIMED OUT", "ABORTED": "was ABORTED"}
 _SUBJECT_SUMMARY_MAX = 120
 
 
@@ -169,10 +170,12 @@ def render_failure_report(
     if data_source:
         facts.append(("Data source", data_source))
     alerts = [_synthetic_alert(data_source)] if is_synthetic_source(data_source) else []
+    where = f" at {failure.failed_state}" if failure.failed_state else ""
     alerts.insert(
         0,
-        "The daily cycle FAILED and stopped: the steps after the failing one did not run. "
-        "Orders already placed are in the ledger; fix the cause, then redrive the run.",
+        f"The daily cycle {_ENDED.get(failure.status, 'FAILED')}{where} and stopped: the steps "
+        "after it did not run. Orders already placed are in the ledger; fix the cause, then "
+        "redrive the execution (it re-runs the failed step) or run the day again.",
     )
     document = Document(
         title=f"Alchemiser{f' {stage}' if stage else ''} run {failure.run_id}: FAILED",
@@ -281,6 +284,8 @@ def _account_section(reconcile: ReconcileResult | None) -> list[Section]:
 
 def _failure_sections(failure: FailureNotice) -> list[Section]:
     lines = [
+        f"Execution: {failure.execution_name or NONE} ({failure.status})",
+        f"Stopped at: {failure.failed_state or 'unknown'}",
         f"Error: {readable_error(failure.error) or 'unknown'}",
         f"Cause: {readable_error(failure.cause) or NONE}",
     ]

@@ -5,9 +5,11 @@ refused when it is empty, absolute, has an empty, ``.`` or ``..`` segment, or ho
 backslash or a NUL, so no key can reach outside the root, and a key accepted here is
 also a plain S3 key (``check_object_key`` is shared with the S3 adapter).
 
-Writes are atomic: the bytes go to a temporary file in the target's directory, are
-flushed to disk, and the file is renamed over the target, so a reader (another thread
-of the local state machine, or a person) never sees half an object.
+Writes are atomic: the bytes go to a temporary file in the target's directory, which is
+then renamed over the target, so a reader (another thread of the local state machine,
+or a person) never sees half an object, and a process killed mid-write leaves the old
+object or the new one. Like the local SQLite files (``alchemiser.sqlite_db``), a write
+is not forced to the disk: durable against a killed process, not against a power cut.
 """
 
 from __future__ import annotations
@@ -61,8 +63,6 @@ class LocalObjectStore:
         try:
             with os.fdopen(handle, "wb") as file:
                 file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

@@ -1,0 +1,98 @@
+"""The executions port on Step Functions (moto): is an execution running, where did it fail."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from alchemiser.executions.stepfunctions import StepFunctionsExecutions
+from alchemiser.local.asl_runner import LOCAL_ACCOUNT_ID, LOCAL_REGION, LocalStepFunctions
+from alchemiser.local.status_events import failed_state
+
+ROLE = f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:role/cycle"
+
+
+@pytest.fixture
+def sfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", LOCAL_REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():  # moto does not run the machine: an execution stays RUNNING
+        yield boto3.client("stepfunctions", region_name=LOCAL_REGION)
+
+
+def test_an_execution_is_running_until_it_stops_and_an_unknown_one_is_not(sfn: Any) -> None:
+    # Given a running execution
+    definition = {"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}}
+    machine = sfn.create_state_machine(
+        name="cycle", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, name="scheduled")["executionArn"]
+    executions = StepFunctionsExecutions(sfn)
+    # Then it is running; once aborted it is not; nor is an execution that never existed
+    assert executions.is_running(arn)
+    sfn.stop_execution(executionArn=arn)
+    assert not executions.is_running(arn)
+    assert not executions.is_running(arn.replace(":scheduled", ":never-started"))
+
+
+def test_the_failed_state_is_the_task_whose_error_ended_the_execution() -> None:
+    # Given a Parallel whose hedge-like branch fails while the other branch's Map still runs
+    release = threading.Event()
+
+    def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        release.wait(timeout=5)
+        return {}
+
+    def crash(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        raise RuntimeError("hedge crashed")
+
+    slow_arn = f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:function:slow"
+    crash_arn = f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:function:crash"
+    item = {
+        "StartAt": "Walk",
+        "States": {"Walk": {"Type": "Task", "Resource": slow_arn, "End": True}},
+    }
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "End": True,
+                "Branches": [
+                    {
+                        "StartAt": "Orders",
+                        "States": {
+                            "Orders": {
+                                "Type": "Map",
+                                "ItemsPath": "$.ids",
+                                "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **item},
+                                "End": True,
+                            }
+                        },
+                    },
+                    {
+                        "StartAt": "Hedge",
+                        "States": {"Hedge": {"Type": "Task", "Resource": crash_arn, "End": True}},
+                    },
+                ],
+            }
+        },
+    }
+    with LocalStepFunctions(definition, {}, {slow_arn: slow, crash_arn: crash}) as session:
+        result = session.start("day", {"ids": [1, 2, 3]})
+        release.set()
+        session.lambdas.wait_idle(10)
+        # When the adapter reads the history the way it does on AWS, and the runner its own
+        on_aws = StepFunctionsExecutions(boto3.client("stepfunctions")).failed_state(
+            result.execution_arn
+        )
+    # Then both name the state that failed, not the last one entered
+    assert result.status == "FAILED"
+    assert (on_aws, failed_state(result)) == ("Hedge", "Hedge")
