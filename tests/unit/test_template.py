@@ -613,3 +613,30 @@ def test_each_stage_sets_every_required_parameter_to_an_allowed_value(
                 <= float(value)
                 <= spec.get("MaxValue", float("inf"))
             ), name
+
+
+def test_step_functions_reads_are_granted_only_where_a_step_needs_them(
+    template: dict[str, Any],
+) -> None:
+    # Given every statement that allows a Step Functions action
+    granted = {
+        (logical_id, action): statement["Resource"]
+        for logical_id, statement in iam_statements(template)
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        if action.startswith("states:") and logical_id.endswith("Function")
+    }
+    # Then PlanCycle may ask whether an execution still runs, and NotifyFailure may read
+    # where one failed, both on this stage's daily cycle only (an ARN built from names:
+    # the state machine depends on the functions, so they cannot reference it)
+    executions = {
+        "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
+        ":execution:alchemiser-${Stage}-daily-cycle:*"
+    }
+    assert granted == {
+        ("PlanCycleFunction", "states:DescribeExecution"): executions,
+        ("NotifyFailureFunction", "states:GetExecutionHistory"): executions,
+    }
+    machine = only(template, "AWS::Serverless::StateMachine")["Properties"]
+    assert machine["Name"] == {"Fn::Sub": "alchemiser-${Stage}-daily-cycle"}

@@ -17,6 +17,7 @@ from alchemiser.cycle.faults import TASK_STATES, FaultPlan
 from alchemiser.ledger.models import RunStatus
 from alchemiser.ledger.sqlite import SQLiteLedger
 from alchemiser.local.cycle_runner import run_cycle
+from alchemiser.local.status_events import failed_state
 from alchemiser.local.summary import summarize
 from tests.conftest import REPO_ROOT
 from tests.workflow.conftest import book_positions, broker_orders, make_settings
@@ -34,6 +35,7 @@ def run(home: Path, day: date, **faults: list[str]) -> dict[str, Any]:
     )
     summary = summarize(local)
     summary["states"] = local.execution.states_entered()
+    summary["stopped_at"] = failed_state(local.execution)
     return summary
 
 
@@ -94,12 +96,12 @@ def test_a_crash_fails_the_run_at_its_state_and_a_rerun_ends_the_day_as_if_nothi
     failed = run(tmp_path, DAY, crash_at=[state])
     # Then the execution fails at that state: no catch-all state runs after it
     assert failed["status"] == "FAILED"
-    assert failed["states"][-1] in CRASH_STATE[state], failed["states"][-3:]
+    assert failed["stopped_at"] in CRASH_STATE[state], failed["states"][-3:]
     assert "NotifyFailure" not in failed["states"] and "Failed" not in failed["states"]
     assert "InjectedCrashError" in failed["message"]
     # And the status-change path emailed where and why, and released the day
     notice = (tmp_path / "reports" / f"cycle-{DAY}-dev.failure.html").read_text()
-    assert "InjectedCrashError" in notice and failed["states"][-1] in notice
+    assert "InjectedCrashError" in notice and f"Stopped at: {failed['stopped_at']}" in notice
     record = SQLiteLedger(tmp_path / "ledger.sqlite3").get_run(f"cycle-{DAY}-dev")
     assert record is None or record.status is RunStatus.FAILED
     # And re-running the day (as a redrive) ends it with exactly the uninterrupted orders
@@ -161,7 +163,8 @@ def test_a_day_that_filled_but_never_reconciled_is_reconciled_by_the_next_day(
     assert summary["status"] == "SUCCEEDED", summary["message"]
     assert "broker positions disagree" not in summary["message"]
     assert summary["orders"]
-    assert any(f"cycle-{days[0]}-dev reconciled by" in w for w in summary["warnings"])
+    settled = [w for w in summary["warnings"] if w.startswith(f"cycle-{days[0]}-dev settled")]
+    assert settled and f"booked by cycle-{days[1]}-dev" in settled[0], summary["warnings"]
     assert outcome(tmp_path) == outcome(baseline)
     first = SQLiteLedger(tmp_path / "ledger.sqlite3").get_run(f"cycle-{days[0]}-dev")
     assert first is not None and first.status is RunStatus.COMPLETED

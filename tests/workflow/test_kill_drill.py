@@ -215,3 +215,36 @@ def test_a_second_run_on_a_home_in_use_is_refused_and_places_nothing(
     assert second.returncode == 1
     assert f"is in use by another alchemiser run (pid {child.pid}" in second.stderr
     assert broker_orders(home) == before
+
+
+def test_a_walk_killed_between_the_brokers_fill_and_its_ledger_write_is_finished(
+    drill: Drill, tmp_path: Path
+) -> None:
+    # Given a child killed after the SELL phase (hung in CheckSells)
+    home = tmp_path / "home"
+    shutil.copytree(drill.first_day, home)
+    child = spawn(home, "--hang-at", "CheckSells")
+    read_until(child, "drill: CheckSells is hanging")
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=DEADLINE_S)
+    # and a sell that filled at the broker whose walk never recorded it: the ledger still
+    # says planned (what a kill right after the broker's fill leaves)
+    ledger = SQLiteLedger(home / "ledger.sqlite3")
+    sold = next(o for o in ledger.orders(f"cycle-{DAY}-dev") if o.filled_qty > 0)
+    ledger.put_order(
+        sold.model_copy(
+            update={
+                "state": "planned",
+                "filled_qty": 0,
+                "avg_fill_price": None,
+                "broker_order_ids": (),
+            }
+        )
+    )
+    # When the day runs again
+    again = run_here(home, DAY)
+    # Then its drift check counts the broker's fill (no false drift), and the day ends
+    # exactly as an uninterrupted run
+    assert again["status"] == "SUCCEEDED", again["message"]
+    assert "disagree" not in str(again["message"])
+    assert outcome(home) == drill.uninterrupted

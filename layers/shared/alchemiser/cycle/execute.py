@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from alchemiser.cycle.artifacts import RunArtifacts, gate_key, get_model, hedge_key, put_model
+from alchemiser.cycle.days import MARKET_TIMEZONE
 from alchemiser.cycle.idempotency import Uncached, run_once_stored
 from alchemiser.cycle.messages import GateDecision, OrderRef, PlanRef, RunRef
 from alchemiser.cycle.models import (
@@ -40,6 +41,13 @@ def order_request(ref: OrderRef, deps: Dependencies) -> ExecuteOrderRequest:
         raise ConfigurationError(
             f"run {ref.run_id} has no stored order {ref.client_order_id!r} "
             f"(its order plan has {len(orders)} orders)"
+        )
+    today = deps.clock.now().astimezone(MARKET_TIMEZONE).date()
+    if order.trading_date != today:
+        # A redrive of an old execution must not trade a past day's plan at today's prices.
+        raise ConfigurationError(
+            f"order {order.client_order_id} belongs to {order.trading_date}, today is {today}: "
+            "a past day's order is never placed (that day is settled by the next run)"
         )
     if order.phase is OrderPhase.SELL:
         return ExecuteOrderRequest(order=order)

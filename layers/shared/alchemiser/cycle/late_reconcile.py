@@ -4,10 +4,11 @@ An execution that fails after its orders filled (in Reconcile, Notify, or anywhe
 after the broker took its orders) and is never redriven leaves fills at the broker
 that the books do not have: the next day's drift check would then block trading for
 good. PlanCycle calls `reconcile_earlier_days` first. For every earlier run of the
-stage that is not COMPLETED, it brings the ledger's order records up to what the
-broker says each walk step filled (a process killed mid-walk may not have written
-its last record), books the fills exactly as that day's Reconcile would have (from
-its stored plans), snapshots its books, and settles the run as COMPLETED, saying so.
+stage that is not COMPLETED and had an order plan, it brings the ledger's order
+records up to what the broker says each walk step filled (a process killed mid-walk
+may not have written its last record), books the fills not yet booked exactly as that
+day's Reconcile would have (from its stored plans), snapshots its books, and settles
+the run as COMPLETED, saying so: an earlier day is final, and is checked only once.
 """
 
 from __future__ import annotations
@@ -40,29 +41,31 @@ def _reconcile_late(run: RunRecord, by: str, deps: Dependencies) -> str:
     plan, day = artifacts.order_plan(), artifacts.find_day()
     if plan is None or day is None:
         return ""  # no order was ever planned for that day: nothing reached the broker
-    _refresh_from_broker(run.run_id, deps)
+    refresh_from_broker(run.run_id, deps)
     booked = {f.client_order_id for f in deps.ledger.fills(run.run_id)}
     unbooked = [
         o
         for o in deps.ledger.orders(run.run_id)
         if o.filled_qty > 0 and o.client_order_id not in booked
     ]
-    if not unbooked:
-        return ""
-    # A last attempt blocked by the kill switch or drift books only what really filled.
-    reconcile_run(run.run_id, plan.model_copy(update={"blocked_reason": day.blocked_reason}), deps)
-    message = (
-        f"reconciled by {by}: its execution ended ({run.status.value}) after "
-        f"{len(unbooked)} order(s) filled, before its own Reconcile"
-    )
+    if unbooked:
+        # A last attempt blocked by the kill switch or drift books only what really filled.
+        blocked = plan.model_copy(update={"blocked_reason": day.blocked_reason})
+        reconcile_run(run.run_id, blocked, deps)
+        done = f"{len(unbooked)} filled order(s) booked by {by}"
+    else:
+        done = f"every fill already booked; checked by {by}"
+    # An earlier day is final (no execution trades it again), so it is settled for good.
+    message = f"settled after its execution ended {run.status.value}: {done}"
     deps.ledger.finish_run(
         run.run_id, run.execution_arn, RunStatus.COMPLETED, message, deps.clock.now()
     )
-    return f"{run.run_id} {message}"
+    return f"{run.run_id} {message}" if unbooked else ""
 
 
-def _refresh_from_broker(run_id: str, deps: Dependencies) -> None:
-    """Bring every unfinished order record up to what its walk's broker orders filled."""
+def refresh_from_broker(run_id: str, deps: Dependencies) -> None:
+    """Bring every unfinished order record of the run up to what its walk's broker orders
+    filled (a process killed between the broker's fill and the walk's ledger write)."""
     steps = len(deps.settings.limit_steps)
     for record in deps.ledger.orders(run_id):
         if record.state is OrderState.FILLED:

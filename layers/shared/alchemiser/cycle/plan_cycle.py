@@ -13,7 +13,7 @@ from alchemiser.cycle.artifacts import DaySetup, day_key, put_model, setup_key
 from alchemiser.cycle.days import MARKET_TIMEZONE, run_id_for
 from alchemiser.cycle.drift import books_total, measure_drift, with_unreconciled_fills
 from alchemiser.cycle.idempotency import run_once_stored
-from alchemiser.cycle.late_reconcile import reconcile_earlier_days
+from alchemiser.cycle.late_reconcile import reconcile_earlier_days, refresh_from_broker
 from alchemiser.cycle.messages import CycleStart
 from alchemiser.cycle.models import BookTask, CyclePlan, CycleRequest
 from alchemiser.cycle.run_claim import claim_day
@@ -219,7 +219,9 @@ def _blocked_reason(run_id: str, deps: Dependencies) -> str:
 
 
 def _drift(run_id: str, deps: Dependencies) -> list[str]:
-    """Compare the broker's positions with the books' lots plus this run's unreconciled fills."""
+    """Compare the broker's positions with the books' lots plus this run's unreconciled fills
+    (as the broker reports them: an earlier attempt may have died before recording them)."""
+    refresh_from_broker(run_id, deps)
     expected = with_unreconciled_fills(books_total(deps.ledger), deps.ledger, run_id)
     lines = measure_drift(expected, deps.broker.positions(), deps.settings.drift_tolerance_notional)
     return [f"{d.symbol}: broker {d.broker_qty}, books {d.books_qty}" for d in lines]

@@ -37,7 +37,7 @@ def check_client_hook_point() -> None:
 def reused_lambda_clients() -> Iterator[None]:
     """Inside the block, moto builds each (region, service, credentials) client once."""
     check_client_hook_point()
-    build = lambda_eval_utils.boto_client_for
+    build = getattr(lambda_eval_utils, "boto_client_for")  # noqa: B009 - moto re-exports it
     built: dict[tuple[str, str, str], Any] = {}
     lock = threading.Lock()
 
