@@ -705,24 +705,26 @@ def test_a_malformed_integer_field_from_the_interpreter_is_dropped_not_fatal() -
         {
             "id": 1,
             "type": "ExecutionStarted",
-            "timestamp": "t",
+            "timestamp": "2026-12-02T11:32:28.536Z",
             "executionStartedEventDetails": {"input": "{}"},
         },
         {
             "id": 2,
             "previousEventId": 1,
             "type": "MapIterationAborted",
-            "timestamp": "t",
+            "timestamp": "2026-12-02T11:32:28.540Z",
             "mapIterationAbortedEventDetails": {"name": "ExecuteSells", "index": {"bad": 1}},
         },
-        {"id": {"bad": 2}, "type": "TaskFailed", "timestamp": "t"},
+        {"id": {"bad": 2}, "type": "TaskFailed", "timestamp": "2026-12-02T11:32:29.001Z"},
     ]
     # When they are sanitised and parsed
     clean = [e for e in (sanitise_integers(dict(e)) for e in raw) if "id" in e]
     events = parse_history(clean)
-    # Then the malformed fields are gone and the rest of the history is intact
+    # Then the malformed fields are gone and the rest of the history is intact, its times
+    # (ISO text in the backend) as times
     assert [e.id for e in events] == [1, 2]
     assert "index" not in events[1].details
+    assert (events[1].timestamp - events[0].timestamp).total_seconds() == pytest.approx(0.004)
 
 
 def test_canary_moto_builds_its_lambda_clients_where_the_runner_reuses_them() -> None:

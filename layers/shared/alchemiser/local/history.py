@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
@@ -93,7 +93,7 @@ def parse_history(raw_events: Iterable[Mapping[str, Any]]) -> list[HistoryEvent]
             HistoryEvent(
                 id=event_id,
                 previous_event_id=previous[event_id],
-                timestamp=raw["timestamp"],
+                timestamp=_timestamp(raw["timestamp"]),
                 type=event_type,
                 state_name=name,
                 input=decode_json(details.get("input", details.get("parameters"))),
@@ -104,6 +104,15 @@ def parse_history(raw_events: Iterable[Mapping[str, Any]]) -> list[HistoryEvent]
             )
         )
     return events
+
+
+def _timestamp(value: Any) -> datetime:
+    """Return an event's time (moto's backend keeps some as ISO text or epoch seconds)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=UTC)
+    return datetime.fromisoformat(str(value))
 
 
 def _details_of(raw: Mapping[str, Any]) -> dict[str, Any]:
