@@ -83,8 +83,10 @@ def test_with_45_s_left_the_first_step_is_shortened_and_the_rest_go_to_market() 
     ]
     assert venue.clock.elapsed == timedelta(seconds=5)
     assert (result.state, result.filled_qty) == (OrderState.FILLED, D("10"))
-    assert f"limit steps {s1}, {s2} skipped" in result.reason
-    assert "a test deadline" in result.reason
+    assert result.reason == (
+        f"limit steps {s1}, {s2} skipped: 40s left before a test deadline "
+        "(2026-11-20T20:45:45+00:00); a limit step and the market step need 41s"
+    )
 
 
 def test_every_step_ends_by_the_deadline_even_when_nothing_fills() -> None:
@@ -111,8 +113,11 @@ def test_too_little_time_for_the_market_step_places_nothing_and_says_why() -> No
     # Then nothing was sent, and the reason names the deadline and what was needed
     assert venue.broker.attempts == []
     assert result.state is OrderState.FAILED
-    assert "10 SPY not traded: the market step needs 11s (one poll and a cancel)" in result.reason
-    assert "a test deadline" in result.reason
+    assert result.reason.startswith(
+        "10 SPY not traded: 8s left before a test deadline (2026-11-20T20:45:08+00:00); "
+        "the market step needs 11s (one poll and a cancel); "
+        f"limit steps {', '.join(ids(order)[:3])} skipped"
+    )
 
 
 def test_a_rerun_with_little_time_left_cancels_the_open_step_and_keeps_its_fills() -> None:

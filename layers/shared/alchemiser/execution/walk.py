@@ -116,6 +116,7 @@ class _Walker:
         self.capped = ""  # set when max_notional bound a step's quantity
         self.min_notional = Decimal(1)  # the asset's smallest order, read when the walk starts
         self.skipped: list[str] = []  # limit steps that did not fit before the deadline
+        self.skip_reason = ""
 
     def run(self) -> OrderResult:
         self._read_market()
@@ -130,6 +131,8 @@ class _Walker:
             if self.fills.remaining <= 0 or self.fills.end is not None:
                 break
             self._step(step_id, fraction, asset, places)
+        if self.skipped:
+            self.fills.note(f"limit steps {', '.join(self.skipped)} skipped: {self.skip_reason}")
         self._finish(places)
         self.ledger.put_order(self.fills.record())
         return self.fills.result()
@@ -214,7 +217,7 @@ class _Walker:
             )
             return None
         if wait < self.times.poll:
-            self._out_of_time(step_id, fraction, wait)
+            self._out_of_time(step_id, fraction)
             return None
         quote = self.broker.latest_quote(o.symbol)
         problem = quote_problem(quote, o.symbol, self.clock.now(), self.quote_rules, o.ref_price)
@@ -235,25 +238,28 @@ class _Walker:
             self.fills.stop(WalkEnd.FAILED, f"broker rejected {step_id}: {exc.reason}")
             return None
 
-    def _out_of_time(self, step_id: str, fraction: Decimal | None, wait: timedelta) -> None:
+    def _out_of_time(self, step_id: str, fraction: Decimal | None) -> None:
         """Skip a limit step that does not fit before the deadline; refuse a market step."""
-        deadline = self.deadline.describe() if self.deadline else "the deadline"
-        left = max(wait, timedelta(0)).total_seconds()
+        times, deadline = self.times, self.deadline
+        left = (
+            "no time"
+            if deadline is None
+            else f"{(deadline.at - self.clock.now()).total_seconds():.0f}s"
+        )
+        before = deadline.describe() if deadline is not None else "the deadline"
         if fraction is not None:
             self.skipped.append(step_id)
-            needs = (
-                self.times.poll + self.times.cancel + self.times.market_step_needs()
-            ).total_seconds()
-            self.fills.note(
-                f"limit steps {', '.join(self.skipped)} skipped: a limit step and the market "
-                f"step need {needs:g}s before {deadline}"
+            needs = times.poll + times.cancel + times.market_step_needs()
+            self.skip_reason = (
+                f"{left} left before {before}; a limit step and the market step need "
+                f"{needs.total_seconds():g}s"
             )
             return
-        needs = (self.times.poll + self.times.cancel).total_seconds()
         self.fills.stop(
             WalkEnd.FAILED,
-            f"{self.fills.remaining} {self.order.symbol} not traded: the market step needs "
-            f"{needs:g}s (one poll and a cancel) before {deadline}, {left:.0f}s of fill wait was left",
+            f"{self.fills.remaining} {self.order.symbol} not traded: {left} left before "
+            f"{before}; the market step needs {(times.poll + times.cancel).total_seconds():g}s "
+            "(one poll and a cancel)",
         )
 
     def _step_qty(
