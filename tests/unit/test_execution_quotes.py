@@ -105,6 +105,8 @@ def test_the_thresholds_are_settings_that_a_run_can_tighten() -> None:
         {"close_margin_s": -1},
         {"cancel_timeout_s": 0},
         {"walk_margin_s": 0.5},
+        {"market_buy_buffer_bps": "-1"},
+        {"market_buy_buffer_bps": "501"},
     ],
 )
 def test_unsafe_thresholds_are_refused(values: dict[str, object]) -> None:

@@ -509,6 +509,22 @@ def test_buy_whose_cash_cap_leaves_less_than_the_smallest_order_is_complete() ->
     assert "capped by max_notional $950.00" in result.reason
 
 
+def test_a_market_buy_that_fills_above_the_ask_stays_within_its_cash_cap() -> None:
+    # Given a $1,000 buy that reaches the market step, which fills 10 bps above the
+    # 100.10 ask (the price moved, or slipped)
+    venue, order = Venue(), net_order(OrderSide.BUY, "20")
+    venue.broker.fill(ids(order)[3], D("20"), price=D("100.20"))
+
+    # When it is executed
+    result = venue.run(order, max_notional="1000")
+
+    # Then the market order was sized at the ask plus the 20 bps buffer (100.31), so even
+    # the slipped fill spends no more than the cap, and the buy counts as complete
+    assert venue.placed()[-1][2] == D("9.969095803")  # 1000 / 100.31, 9 places down
+    assert result.filled_qty * (result.avg_price or 0) <= 1000
+    assert result.state is OrderState.FILLED
+
+
 def test_max_notional_does_not_limit_a_sell() -> None:
     venue, order = Venue(), net_order(OrderSide.SELL, "10")
     venue.broker.set_position("SPY", D("10"))

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     # order's reference price (the price it was planned at).
     max_spread_bps: Decimal = Field(Decimal("100"), gt=0, le=2000)
     max_quote_deviation_bps: Decimal = Field(Decimal("500"), gt=0, le=5000)
+    # A market buy may fill above the ask: its cash cap sizes it at the ask plus this much.
+    market_buy_buffer_bps: Decimal = Field(Decimal("20"), ge=0, le=500)
     cancel_timeout_s: float = Field(10.0, gt=0, le=120)  # how long a cancel may take to confirm
     # Kept back from the Lambda's remaining time to record the result after the walk.
     walk_margin_s: float = Field(15.0, ge=1, le=300)

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from alchemiser.books.client_ids import step_client_order_id
+from alchemiser.broker.alpaca_mapping import PENNY, SUB_PENNY
 from alchemiser.broker.errors import BrokerError, OrderNotCancelableError, OrderRejectedError
 from alchemiser.broker.models import (
     AssetInfo,
@@ -55,10 +56,10 @@ from alchemiser.execution.deadline import (
     market_problem,
 )
 from alchemiser.execution.limits import kill_switch_reason
-from alchemiser.execution.quotes import QuoteRules, limit_price, quote_problem
+from alchemiser.execution.quotes import BPS, QuoteRules, limit_price, quote_problem
 from alchemiser.execution.walk_fills import WalkEnd, WalkFills
 from alchemiser.ledger.port import Ledger
-from alchemiser.money import ZERO, round_down
+from alchemiser.money import ZERO, round_down, to_tick
 from alchemiser.settings import Settings
 
 
@@ -272,7 +273,8 @@ class _Walker:
             fills.stop(WalkEnd.DUST, self._dust(places))
             return None
         if o.side is OrderSide.BUY and self.request.max_notional is not None:
-            qty = self._cap(qty, quote.ask if price is None else max(price, quote.ask), places)
+            worst = max(price, quote.ask) if price is not None else self._market_buy_bound(quote)
+            qty = self._cap(qty, worst, places)
             if qty <= 0:
                 fills.stop(self._capped_end(), self.capped)
                 return None
@@ -295,6 +297,11 @@ class _Walker:
             return None
         return qty
 
+    def _market_buy_bound(self, quote: Quote) -> Decimal:
+        """Size a market buy at the ask plus ``market_buy_buffer_bps``: it may fill above the ask."""
+        buffer = self.settings.market_buy_buffer_bps / BPS
+        return to_tick(quote.ask * (1 + buffer), PENNY if quote.ask >= 1 else SUB_PENNY, up=True)
+
     def _cap(self, qty: Decimal, unit_price: Decimal, places: int) -> Decimal:
         """Limit a buy to what is left of ``max_notional`` at ``unit_price`` (>= the ask)."""
         cap = self.request.max_notional or ZERO
@@ -311,11 +318,13 @@ class _Walker:
         return affordable
 
     def _capped_end(self) -> WalkEnd:
-        """A buy is complete when its cash cap leaves less than the asset's smallest order."""
-        left = (self.request.max_notional or ZERO) - self.fills.spent
-        return (
-            WalkEnd.DONE if self.fills.filled > 0 and left < self.min_notional else WalkEnd.HALTED
-        )
+        """A buy is complete when its cash cap leaves less than the asset's smallest order
+        plus what the market step keeps back for slippage (``market_buy_buffer_bps``)."""
+        cap = self.request.max_notional or ZERO
+        kept_back = cap * self.settings.market_buy_buffer_bps / BPS
+        left = cap - self.fills.spent
+        complete = self.fills.filled > 0 and left < self.min_notional + kept_back
+        return WalkEnd.DONE if complete else WalkEnd.HALTED
 
     def _dust(self, places: int) -> str:
         left = self.fills.remaining
