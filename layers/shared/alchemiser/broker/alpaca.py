@@ -38,7 +38,7 @@ from pydantic import ValidationError
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import RequestException, Timeout
 
-from alchemiser.broker.alpaca_http import QuoteHttpClient, TradingHttpClient
+from alchemiser.broker.alpaca_http import OneAttemptClient, QuoteHttpClient, TradingHttpClient
 from alchemiser.broker.alpaca_mapping import (
     PENNY,
     account_from_alpaca,
@@ -77,6 +77,9 @@ from alchemiser.settings import Settings
 
 SecretLoader = Callable[[str], Mapping[str, Any]]
 DEFAULT_REQUESTS_PER_MINUTE = 22  # one process's share of the account's 200 (see Settings)
+# The mixin's earlier name here, which other Alpaca adapters (options) build clients on;
+# they take a budget from ``AlpacaBroker.budgets`` with ``client._limit(...)``.
+_OneAttemptWithTimeout = OneAttemptClient
 _SDK_ERRORS = (APIError, RequestException)
 
 
@@ -131,6 +134,7 @@ class AlpacaBroker:
         self._sleep = sleep
         self._wall = wall
         limits = budgets or AlpacaBudgets.private(DEFAULT_REQUESTS_PER_MINUTE)
+        self.budgets = limits  # subclasses' own clients (options data) share them
         self._trading = TradingHttpClient(
             key_id,
             secret_key,

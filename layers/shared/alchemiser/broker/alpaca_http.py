@@ -29,12 +29,16 @@ from requests import Response
 from alchemiser.broker.rate_limit import RequestBudget
 
 
-class _OneAttemptWithinLimits(RESTClient):
-    """Mixin over alpaca-py's RESTClient: one HTTP attempt per call, timed out and budgeted."""
+class OneAttemptClient(RESTClient):
+    """Mixin over alpaca-py's RESTClient: one HTTP attempt per call, timed out and budgeted.
+
+    A subclass sets ``_timeout_s``, and calls ``_limit`` to take a request budget; without
+    one (``_budget`` None) requests are not paced.
+    """
 
     _timeout_s: float
-    _budget: RequestBudget
-    _max_wait_s: float
+    _budget: RequestBudget | None = None
+    _max_wait_s: float = 60.0
     _sleep: Callable[[float], None]
     _wall: Callable[[], float]
 
@@ -51,17 +55,19 @@ class _OneAttemptWithinLimits(RESTClient):
         self._session.hooks["response"].append(self._observe)
 
     def _one_request(self, method: str, url: str, opts: dict[str, Any], retry: int) -> Any:
-        wait = self._budget.reserve(self._max_wait_s, f"{method} {url}")
-        if wait > 0:
-            self._sleep(wait)
+        if self._budget is not None:
+            wait = self._budget.reserve(self._max_wait_s, f"{method} {url}")
+            if wait > 0:
+                self._sleep(wait)
         # retry=0 keeps RESTClient from re-sending on 429/504; the adapter decides retries.
         return super()._one_request(method, url, {**opts, "timeout": self._timeout_s}, 0)
 
     def _observe(self, response: Response, *args: Any, **kwargs: Any) -> None:
-        self._budget.observe(response.status_code, response.headers, self._wall())
+        if self._budget is not None:
+            self._budget.observe(response.status_code, response.headers, self._wall())
 
 
-class TradingHttpClient(_OneAttemptWithinLimits, TradingClient):
+class TradingHttpClient(OneAttemptClient, TradingClient):
     """The trading API (account, clock, calendar, assets, orders)."""
 
     def __init__(
@@ -80,7 +86,7 @@ class TradingHttpClient(_OneAttemptWithinLimits, TradingClient):
         self._limit(timeout_s, budget, max_wait_s, sleep, wall)
 
 
-class QuoteHttpClient(_OneAttemptWithinLimits, StockHistoricalDataClient):
+class QuoteHttpClient(OneAttemptClient, StockHistoricalDataClient):
     """The market data API (latest quotes)."""
 
     def __init__(
