@@ -86,7 +86,8 @@ class Settings(BaseSettings):
     # A market buy may fill above the ask: its cash cap sizes it at the ask plus this much.
     market_buy_buffer_bps: Decimal = Field(Decimal("20"), ge=0, le=500)
     cancel_timeout_s: float = Field(10.0, gt=0, le=120)  # how long a cancel may take to confirm
-    # Kept back from the Lambda's remaining time to record the result after the walk.
+    # Kept back from the Lambda's remaining time to record the result after the walk; it
+    # also absorbs a slow last broker call (http_timeout_s) past the walk's deadline.
     walk_margin_s: float = Field(15.0, ge=1, le=300)
     close_margin_s: float = Field(120.0, ge=0, le=3600)  # no order goes out this close to the close
 
