@@ -53,7 +53,7 @@ def _layout(y_title: str, y_format: str, **extra: Any) -> dict[str, Any]:
         "hovermode": "x unified",
         "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
         "xaxis": {"type": "date"},
-        "yaxis": {"title": {"text": y_title}, "tickformat": y_format},
+        "yaxis": {"title": {"text": y_title}, "tickformat": y_format, "automargin": True},
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
     }
@@ -94,7 +94,10 @@ def equity_chart(strategy: ReturnSeries, benchmark: ReturnSeries | None) -> Figu
             {"label": "Log", "method": "relayout", "args": [{"yaxis.type": "log"}]},
         ],
     }
-    layout = _layout("Value of 10,000", ",.0f", updatemenus=[scale_buttons])
+    for trace in traces:
+        trace["hovertemplate"] = "%{y:,.0f}"
+    # SI ticks (20k, 1.5M) stay short at phone width however far the value grows.
+    layout = _layout("Value of 10,000", "~s", updatemenus=[scale_buttons])
     layout["margin"]["t"] = 40
     return {"data": traces, "layout": layout}
 
@@ -148,7 +151,10 @@ def monthly_heatmap(strategy: ReturnSeries) -> Figure:
     for start, value in zip(months.starts, months.returns, strict=True):
         grid[years.index(start.year), start.month - 1] = value * 100.0
     z = [_values(row, 2) for row in grid]
-    limit = float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1.0
+    # One extreme month would wash out every other colour: the scale saturates at the
+    # 95th percentile of the months' sizes (the cells still print their values).
+    sizes = np.abs(grid[np.isfinite(grid)])
+    limit = max(float(np.percentile(sizes, 95)), 1.0) if sizes.size else 1.0
     trace = {
         "type": "heatmap",
         "x": list(calendar.month_abbr)[1:],
