@@ -35,17 +35,17 @@ SITE_SYMPHONIES = (
 )
 
 
-def _tearsheet(path: Path) -> Page:
+def _tearsheet(path: Path, benchmark: str = "SPY") -> Page:
     program = compile_symphony(load_symphony(path))
     history = load_price_directory(PRICES_DIR, program.tickers)
     backtest = backtest_symphony(program, history, slippage_bps=2.0)
     strategy = backtest_series(backtest, path.stem)
-    benchmark, note = load_benchmark("SPY", PRICES_DIR, strategy, 2.0)
+    against, note = load_benchmark(benchmark, PRICES_DIR, strategy, 2.0)
     result = backtest.result
     weights = WeightHistory(result.dates, result.tickers, result.holdings)
     slug = path.stem.replace("_", "-")
     return build_tearsheet(
-        slug, program.symphony.name, strategy, benchmark=benchmark, weights=weights, notes=(note,)
+        slug, program.symphony.name, strategy, benchmark=against, weights=weights, notes=(note,)
     )
 
 
@@ -56,7 +56,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     klm = REPO_ROOT / "strategies" / "klm_ensemble.clj"
     code = main(["backtest", str(klm), "--data", str(PRICES_DIR), "--report", str(report)])
     assert code == 0
-    pages = [_tearsheet(path) for path in SITE_SYMPHONIES]
+    # One page has a symphony as its benchmark: two long names head its tables.
+    pages = [
+        _tearsheet(SITE_SYMPHONIES[0]),
+        _tearsheet(SITE_SYMPHONIES[1], benchmark=str(SITE_SYMPHONIES[2])),
+        _tearsheet(SITE_SYMPHONIES[2]),
+    ]
     write_site(root / "books", pages, title="Backtests", subtitle="Three symphonies, real data")
     return root
 

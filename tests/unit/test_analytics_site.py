@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -213,3 +214,15 @@ def test_percent_formats_fractions_and_marks_missing_values() -> None:
     assert percent(0.12345) == "12.35 %"
     assert percent(-1.5, 1) == "-150.0 %"
     assert percent(None) == "—"
+
+
+def test_weights_from_rows_fill_unheld_labels_with_zero() -> None:
+    # Given two days of {ticker: weight}
+    days = [date(2024, 1, 2), date(2024, 1, 3)]
+    # When
+    history = WeightHistory.from_rows(days, [{"SPY": 0.6, "TLT": 0.4}, {"BIL": 1.0}])
+    # Then
+    assert history.labels == ("BIL", "SPY", "TLT")
+    assert history.weights.tolist() == [[0.0, 0.6, 0.4], [1.0, 0.0, 0.0]]
+    with pytest.raises(ValueError, match="must be 2x3"):
+        WeightHistory(history.dates, history.labels, history.weights[:, :2])

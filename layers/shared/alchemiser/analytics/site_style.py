@@ -27,7 +27,9 @@ section.block { min-width: 0; }
 .chart.missing { min-height: 0 !important; padding: 12px; background: var(--band); color: var(--muted); }
 table.figures { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
 table.figures th, table.figures td { padding: 5px 8px; border-bottom: 1px solid var(--line);
-  text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+  text-align: left; vertical-align: top; overflow-wrap: break-word; }
+/* A long symphony name in a header may break anywhere; values break between words. */
+table.figures th { overflow-wrap: anywhere; }
 table.figures th { background: var(--band); font-weight: 600; }
 table.figures .num { text-align: right; }
 .note, section.notes li { color: var(--muted); font-size: 0.9rem; }
