@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,28 @@ def test_report_shows_the_same_figures_as_the_json_against_spy(
     equity = page.figures[0]["data"]
     assert equity[0]["y"][0] == pytest.approx(10_000 * (1 - 5e-4), abs=0.01)
     assert equity[1]["name"] == "SPY" and equity[1]["y"][0] == 10_000
+    assert page.notes == [
+        f"Backtest of nuclear_energy_rotation.clj on prices from {PRICES_DIR}: trades at each "
+        f"close from {metrics['start']}, rebalance daily, slippage 5 bps on traded notional.",
+        f"Benchmark SPY: bought at the close of {metrics['start']} and held, no costs.",
+    ]
+
+
+def test_a_report_on_synthetic_prices_says_which_are_synthetic(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given a price directory in which XLK is marked as a synthetic stand-in
+    data = tmp_path / "prices"
+    shutil.copytree(PRICES_DIR, data)
+    (data / "SYNTHETIC.txt").write_text("XLK\n")
+    # When
+    code, _, err = run(
+        capsys, "backtest", str(NUCLEAR), "--data", str(data), "--report", str(tmp_path / "r.html")
+    )
+    # Then
+    assert code == 0, err
+    notes = read_page(tmp_path / "r.html").notes
+    assert "Synthetic prices (not market data) for 1 ticker(s): XLK." in notes
 
 
 def test_text_output_ends_with_where_the_report_is(

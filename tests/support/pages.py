@@ -16,6 +16,7 @@ class PageContent:
     figures: list[dict[str, Any]] = field(default_factory=list)
     scripts: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def table(self, title: str) -> dict[str, list[str]]:
         """Return a table's rows keyed by their first cell (the header row under '')."""
@@ -35,7 +36,7 @@ class _Reader(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
-        if tag in ("h1", "h2", "th", "td"):
+        if tag in ("h1", "h2", "th", "td", "li"):
             self._in, self._text = tag, []
         elif tag == "tr":
             self._row = []
@@ -55,6 +56,8 @@ class _Reader(HTMLParser):
             self.content.title = text
         elif tag == "h2" and self._in == "h2":
             self._heading = text
+        elif tag == "li" and self._in == "li":
+            self.content.notes.append(text)
         elif tag in ("th", "td") and self._row is not None:
             self._row.append(text)
         elif tag == "tr" and self._row is not None:

@@ -21,7 +21,7 @@ import quantstats as qs
 
 from alchemiser.analytics.backtest_report import load_benchmark
 from alchemiser.analytics.metrics import compute_metrics
-from alchemiser.analytics.periods import monthly_returns, period_stats
+from alchemiser.analytics.periods import monthly_returns, period_stats, trailing_returns
 from alchemiser.analytics.relative import relative_metrics
 from alchemiser.analytics.returns import ReturnSeries
 from alchemiser.analytics.rolling import drawdown_curve, rolling_sharpe, rolling_volatility
@@ -176,4 +176,30 @@ def test_rolling_and_drawdown_series_match_quantstats(pair: Pair) -> None:
     np.testing.assert_allclose(volatility[125:], theirs_volatility[125:], rtol=1e-7, atol=1e-12)
     np.testing.assert_allclose(
         underwater, qs.stats.to_drawdown_series(returns).to_numpy(), rtol=1e-9, atol=1e-12
+    )
+
+
+def test_trailing_returns_of_spy_match_its_closes(prices_dir: Path) -> None:
+    # Given SPY's real closes since 2020 as a return series
+    closes = pd.read_csv(prices_dir / "SPY.csv", index_col="Date", parse_dates=True)["Adj Close"]
+    closes = closes.loc["2019-12-31":]
+    returns = closes.pct_change().iloc[1:]
+    dates = returns.index.to_numpy().astype("datetime64[D]")
+    # When
+    trailing = trailing_returns(dates, returns.to_numpy())
+    # Then: each window is the ratio of two closes, the anchor found by pandas' offsets
+    end = closes.index[-1]
+
+    def since(anchor: pd.Timestamp) -> float:
+        return float(closes.iloc[-1] / closes.loc[:anchor].iloc[-1] - 1)
+
+    assert trailing.mtd == pytest.approx(
+        since(end - pd.offsets.MonthBegin(1) - pd.Timedelta(days=1))
+    )
+    assert trailing.one_month == pytest.approx(since(end - pd.DateOffset(months=1)), rel=1e-9)
+    assert trailing.three_months == pytest.approx(since(end - pd.DateOffset(months=3)), rel=1e-9)
+    assert trailing.ytd == pytest.approx(since(pd.Timestamp(end.year - 1, 12, 31)), rel=1e-9)
+    assert trailing.one_year == pytest.approx(since(end - pd.DateOffset(years=1)), rel=1e-9)
+    assert trailing.inception == pytest.approx(
+        float(closes.iloc[-1] / closes.iloc[0] - 1), rel=1e-9
     )

@@ -8,7 +8,7 @@ on every day of the backtest.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +63,19 @@ def backtest_series(backtest: SymphonyBacktest, name: str) -> ReturnSeries:
     return ReturnSeries(name, result.dates, result.returns)
 
 
+def settings_note(backtest: SymphonyBacktest, symphony_file: Path, data: Path) -> str:
+    """Say what was simulated: the file, the data, the rebalancing rule and the costs."""
+    result = backtest.result
+    rule = f"rebalance {result.frequency.value}"
+    if result.threshold:
+        rule += f", corridor {result.threshold:g}"
+    return (
+        f"Backtest of {symphony_file.name} on prices from {data}: trades at each close "
+        f"from {backtest_series(backtest, symphony_file.stem).start}, {rule}, slippage "
+        f"{result.slippage_bps:g} bps on traded notional."
+    )
+
+
 def write_backtest_report(
     backtest: SymphonyBacktest,
     out: Path,
@@ -70,12 +83,21 @@ def write_backtest_report(
     symphony_file: Path,
     data: Path,
     benchmark: str | None = DEFAULT_BENCHMARK,
-    notes: Sequence[str] = (),
+    synthetic: Collection[str] = (),
 ) -> SiteFiles:
-    """Build the backtest's tearsheet and write it to ``out`` (plotly.js beside it)."""
+    """Build the backtest's tearsheet and write it to ``out`` (plotly.js beside it).
+
+    ``synthetic`` names the tickers whose prices are synthetic stand-ins; the page
+    says so, so no figure passes for real data when it is not.
+    """
     result = backtest.result
     strategy = backtest_series(backtest, symphony_file.stem)
-    page_notes = list(notes)
+    page_notes = [settings_note(backtest, symphony_file, data)]
+    if synthetic:
+        page_notes.append(
+            f"Synthetic prices (not market data) for {len(synthetic)} ticker(s): "
+            f"{', '.join(sorted(synthetic))}."
+        )
     bench = None
     if benchmark:
         bench, note = load_benchmark(benchmark, data, strategy, result.slippage_bps)

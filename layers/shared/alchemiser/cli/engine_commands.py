@@ -153,7 +153,7 @@ def run_backtest_command(args: argparse.Namespace) -> int:
         _write_equity(args.equity_out, backtest)
     report = None
     if args.report:
-        report = _write_report(args, backtest)
+        report = _write_report(args, backtest, history.synthetic)
         if report is None:
             return 1
     metrics = backtest.result.metrics
@@ -194,7 +194,9 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_report(args: argparse.Namespace, backtest: SymphonyBacktest) -> str | None:
+def _write_report(
+    args: argparse.Namespace, backtest: SymphonyBacktest, synthetic: frozenset[str]
+) -> str | None:
     """Write the tearsheet; return the line that says where (None after an error)."""
     # Imported here: the report's modules are needed only when one is asked for.
     from alchemiser.analytics.backtest_report import DEFAULT_BENCHMARK, write_backtest_report
@@ -206,6 +208,7 @@ def _write_report(args: argparse.Namespace, backtest: SymphonyBacktest) -> str |
             symphony_file=args.file,
             data=args.data,
             benchmark=args.benchmark or DEFAULT_BENCHMARK,
+            synthetic=synthetic,
         )
     except USER_ERRORS as exc:
         fail(f"report not written: {exc}")
