@@ -200,8 +200,8 @@ def _render_chart(chart: Chart, number: int) -> str:
     height = chart.figure.get("layout", {}).get("height", DEFAULT_CHART_HEIGHT)
     return (
         f'<section class="block"><h2>{html.escape(chart.title)}</h2>'
-        f'<div class="chart" id="chart-{number}" data-figure="figure-{number}" '
-        f'style="min-height:{int(height)}px"></div>'
+        f'<div class="chart" id="chart-{number}" data-figure="figure-{number}" role="img" '
+        f'aria-label="{html.escape(chart.title)}" style="min-height:{int(height)}px"></div>'
         f'<script type="application/json" id="figure-{number}">{figure}</script>{note}</section>\n'
     )
 
