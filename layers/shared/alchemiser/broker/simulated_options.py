@@ -131,10 +131,9 @@ class SimulatedOptionsBroker:
         right: OptionRight,
         strikes: tuple[Decimal, Decimal] | None = None,
     ) -> list[OptionContract]:
-        listed = self.market.contracts(underlying, self.day(), first_expiry, last_expiry, right)
-        if strikes is None:
-            return listed
-        return [c for c in listed if strikes[0] <= c.strike <= strikes[1]]
+        return self.market.contracts(
+            underlying, self.day(), first_expiry, last_expiry, right, strikes
+        )
 
     def option_chain(
         self,

@@ -26,6 +26,7 @@ the same chain.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -96,6 +97,7 @@ def third_friday(year: int, month: int) -> date:
     return first + timedelta(days=(4 - first.weekday()) % 7 + 14)
 
 
+@functools.cache
 def _listed_day(friday: date) -> date:
     """Return the Friday, or the Thursday before it when the Friday is not a session."""
     thursday = friday - timedelta(days=1)
@@ -110,12 +112,13 @@ class SimulatedOptionsMarket:
         self.config = config or OptionsMarketConfig()
         self._columns = dict(history.ticker_index)
         self._vols: dict[str, FloatArray] = {}
+        self._rows = {history.day(r): r for r in range(len(history.dates))}
 
     # -- the underlying ----------------------------------------------------------------------
 
     def row(self, day: date) -> int:
-        row = self.history.index_on_or_before(day)
-        if row < 0 or self.history.day(row) != day:
+        row = self._rows.get(day)
+        if row is None:
             raise ValueError(f"{day} is not a trading day of the price data")
         return row
 
@@ -131,10 +134,14 @@ class SimulatedOptionsMarket:
         """Return the model's ATM implied vol on ``day`` (None while history is too short)."""
         if underlying not in self._columns:
             return None
+        vol = float(self.atm_vols(underlying)[self.row(day)])
+        return None if math.isnan(vol) else vol
+
+    def atm_vols(self, underlying: str) -> FloatArray:
+        """Return the model's ATM implied vol on every row of the history (NaN when unknown)."""
         if underlying not in self._vols:
             self._vols[underlying] = self._atm_series(underlying)
-        vol = float(self._vols[underlying][self.row(day)])
-        return None if math.isnan(vol) else vol
+        return self._vols[underlying]
 
     def _atm_series(self, underlying: str) -> FloatArray:
         cfg = self.config
@@ -174,12 +181,19 @@ class SimulatedOptionsMarket:
         return [step * k for k in range(int(low), int(high) + 1)]
 
     def contracts(
-        self, underlying: str, day: date, first: date, last: date, right: OptionRight
+        self,
+        underlying: str,
+        day: date,
+        first: date,
+        last: date,
+        right: OptionRight,
+        strikes: tuple[Decimal, Decimal] | None = None,
     ) -> list[OptionContract]:
-        """Return the contracts listed on ``day`` with expiries in [first, last]."""
+        """Return the contracts listed on ``day`` with expiries in [first, last] (and strikes)."""
         spot = self.spot(underlying, day)
         if spot is None:
             return []
+        low, high = strikes or (Decimal(0), Decimal("Infinity"))
         monthlies = {_listed_day(third_friday(e.year, e.month)) for e in self.expiries(day)}
         return [
             OptionContract(
@@ -194,6 +208,7 @@ class SimulatedOptionsMarket:
             for expiry in self.expiries(day)
             if first <= expiry <= last
             for strike in self.strikes(spot)
+            if low <= strike <= high
         ]
 
     # -- quotes -----------------------------------------------------------------------------

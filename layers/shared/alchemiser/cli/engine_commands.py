@@ -11,6 +11,7 @@ from pathlib import Path
 
 from alchemiser.backtest.symphony import SymphonyBacktest, backtest_symphony
 from alchemiser.books.config import validate_all_stages
+from alchemiser.cli.hedge_backtest import run_hedge_backtest
 from alchemiser.cli.output import fail, number, percent, print_json, progress_bar
 from alchemiser.dsl.composer_json import ComposerImportError, load_composer_json
 from alchemiser.dsl.engine import WarmupError, evaluate_on
@@ -62,8 +63,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--trace", action="store_true", help="explain every decision taken on that day")
     p.set_defaults(handler=run_eval)
 
-    p = commands.add_parser("backtest", help="simulate a symphony over history")
-    p.add_argument("file", type=Path)
+    p = commands.add_parser(
+        "backtest", help="simulate a symphony (or, with --hedge, a stage's hedge) over history"
+    )
+    p.add_argument("file", type=Path, help="a .clj symphony, or books.yaml with --hedge")
     p.add_argument(
         "--data", type=Path, required=True, help="directory of per-ticker daily price files"
     )
@@ -75,6 +78,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.add_argument("--allocations-out", type=Path, help="write date,weights (JSON) for every day")
     p.add_argument("--equity-out", type=Path, help="write date,equity,return for every day")
+    p.add_argument(
+        "--hedge", action="store_true", help="backtest the stage's hedge policy (file: books.yaml)"
+    )
+    p.add_argument("--stage", default="dev", help="with --hedge: the stage of books.yaml (dev)")
     p.set_defaults(handler=run_backtest_command)
 
     p = commands.add_parser(
@@ -119,6 +126,10 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_backtest_command(args: argparse.Namespace) -> int:
+    if args.hedge:
+        return run_hedge_backtest(args)
+    if args.file.suffix in (".yaml", ".yml"):
+        return fail(f"{args.file} is a books file: backtest its hedge with --hedge")
     if args.start and args.end and args.start > args.end:
         return fail(f"--start {args.start} is after --end {args.end}")
     try:

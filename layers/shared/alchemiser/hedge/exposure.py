@@ -145,11 +145,29 @@ def combined_stream(streams: Mapping[str, FloatArray], navs: Mapping[str, Decima
     return combined
 
 
-def choose_underlying(policy: HedgeUnderlying, fits: Mapping[str, Fit]) -> str:
-    """Return the policy's underlying, or for ``auto`` the candidate with the highest R^2."""
+SWITCH_MARGIN = 0.05  # R^2 points another candidate must add before the underlying changes
+
+
+def choose_underlying(
+    policy: HedgeUnderlying, fits: Mapping[str, Fit], current: str | None = None
+) -> str:
+    """Return the policy's underlying, or for ``auto`` the candidate with the highest R^2.
+
+    The hedge stays on ``current`` (the underlying of the hedges held) unless another
+    candidate explains the account better by more than ``SWITCH_MARGIN``: switching
+    means closing and re-buying, so a near tie must not flip it back and forth.
+    """
     if policy is not HedgeUnderlying.AUTO:
         return policy.value
-    return max(CANDIDATE_UNDERLYINGS, key=lambda u: (fits[u].r2, u == "SPY"))
+
+    def r2(underlying: str) -> float:
+        value = fits[underlying].r2
+        return value if np.isfinite(value) else -1.0
+
+    best = max(CANDIDATE_UNDERLYINGS, key=lambda u: (r2(u), u == "QQQ"))
+    if current in CANDIDATE_UNDERLYINGS and r2(best) - r2(current) <= SWITCH_MARGIN:
+        return current
+    return best
 
 
 def estimate_exposure(
@@ -160,13 +178,15 @@ def estimate_exposure(
     policy: HedgeUnderlying,
     *,
     option_deltas: Mapping[str, Decimal] | None = None,
+    current: str | None = None,
     window: int = BETA_WINDOW,
     min_days: int = MIN_FIT_DAYS,
 ) -> Exposure:
     """Estimate the account's dollar delta at ``row``; raise DataError when data is short.
 
     ``streams`` and ``navs`` are keyed by book, ``underlyings`` by candidate ticker
-    (daily returns on the same rows), ``option_deltas`` by underlying (dollars).
+    (daily returns on the same rows), ``option_deltas`` by underlying (dollars);
+    ``current`` is the underlying of the hedges held (see ``choose_underlying``).
     """
     missing = [u for u in CANDIDATE_UNDERLYINGS if u not in underlyings]
     if missing:
@@ -177,7 +197,7 @@ def estimate_exposure(
         )
     account = combined_stream(streams, navs)
     fits = {u: fit_window(account, underlyings[u], row, window) for u in CANDIDATE_UNDERLYINGS}
-    underlying = choose_underlying(policy, fits)
+    underlying = choose_underlying(policy, fits, current)
     books = []
     for book_id in streams:
         fit = fit_window(streams[book_id], underlyings[underlying], row, window)
