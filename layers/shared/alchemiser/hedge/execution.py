@@ -42,7 +42,7 @@ from alchemiser.hedge.policy import HedgeLimits
 from alchemiser.money import CENT
 
 DEFAULT_STEPS = (Decimal(0), Decimal("0.25"), Decimal("0.5"), Decimal("0.75"), Decimal(1))
-_STEP_SUFFIX = 8  # room left for step_client_order_id's ".{step}" (and a hash when long)
+_STEP_SUFFIX = 2  # room for ".k"; step_client_order_id hashes a base that leaves less
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 

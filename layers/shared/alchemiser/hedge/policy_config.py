@@ -120,17 +120,16 @@ def read_hedge_policy(node: yaml.Node, stage: str, report: Report) -> HedgePolic
         underlying = _choice(fields["underlying"], HedgeUnderlying, f"{what} underlying", report)
     template = _choice(fields.get("template"), HedgeTemplate, f"{what} template", report)
     protect = _numbers(fields.get("protect"), _PROTECT, f"{what} protect", report)
-    budget = _numbers(fields.get("budget"), _BUDGET, f"{what} budget", report)
+    numbers = _numbers(fields.get("budget"), _BUDGET, f"{what} budget", report)
+    budget = None
+    if numbers is not None:
+        try:
+            budget = Budget(**numbers)
+        except ValidationError as error:
+            for problem in error.errors():
+                report(fields["budget"], f"{what}: {problem['msg'].removeprefix('Value error, ')}")
     if underlying is None or template is None or protect is None or budget is None:
         return None
-    try:
-        return HedgePolicy(
-            underlying=underlying,
-            template=template,
-            protect=Protect(**protect),
-            budget=Budget(**budget),
-        )
-    except ValidationError as error:
-        for problem in error.errors():
-            report(fields["budget"], f"{what}: {problem['msg'].removeprefix('Value error, ')}")
-        return None
+    return HedgePolicy(
+        underlying=underlying, template=template, protect=Protect(**protect), budget=budget
+    )
