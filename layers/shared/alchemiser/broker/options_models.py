@@ -78,7 +78,7 @@ def parse_occ(symbol: str) -> OccSymbol:
     text = found["date"]
     expiry = date(2000 + int(text[:2]), int(text[2:4]), int(text[4:]))
     right = OptionRight.CALL if found["right"] == "C" else OptionRight.PUT
-    strike = (Decimal(found["strike"]) / 1000).normalize()
+    strike = Decimal(int(found["strike"])) / 1000  # exact: 440000 -> 440, 612500 -> 612.5
     return OccSymbol(underlying=found["root"], expiry=expiry, right=right, strike=strike)
 
 

@@ -143,8 +143,11 @@ class SimulatedOptionsBroker:
         right: OptionRight,
         strikes: tuple[Decimal, Decimal] | None = None,
     ) -> dict[str, OptionSnapshot]:
-        contracts = self.option_contracts(underlying, first_expiry, last_expiry, right, strikes)
-        return self.option_snapshots([c.symbol for c in contracts])
+        day = self.day()
+        listed = self.market.contracts(underlying, day, first_expiry, last_expiry, right, strikes)
+        now = self._now(day)
+        found = {c.symbol: self.market.snapshot(c.symbol, day, now) for c in listed}
+        return {s: snap for s, snap in found.items() if snap is not None}
 
     def option_snapshots(self, symbols: Sequence[str]) -> dict[str, OptionSnapshot]:
         day = self.day()

@@ -43,8 +43,13 @@ from alchemiser.hedge.exposure import (
 )
 from alchemiser.hedge.iv_regime import iv_regime
 from alchemiser.hedge.policy import CANDIDATE_UNDERLYINGS, TEMPLATES, HedgeLimits, HedgePolicy
-from alchemiser.hedge.pricing import intrinsic
-from alchemiser.hedge.roll import MarkedHedge, MarkFailure, mark_hedge, roll_reasons
+from alchemiser.hedge.roll import (
+    MarkedHedge,
+    MarkFailure,
+    mark_hedge,
+    roll_reasons,
+    settlement_value,
+)
 from alchemiser.hedge.sizing import SizingInputs, Structure, size_hedge, structure_from_pick
 from alchemiser.market.history import PriceHistory
 from alchemiser.money import CENT, to_decimal
@@ -128,16 +133,6 @@ def _per_year(account: CombinedAccount, premiums: FloatArray, nav: FloatArray) -
     }
 
 
-def _settlement(record: HedgeRecord, close: Decimal) -> Decimal:
-    """Return what ``record``'s legs are worth at expiry with the underlying at ``close``."""
-    value = Decimal(0)
-    for leg in record.legs:
-        occ = parse_occ(leg.symbol)
-        worth = intrinsic(occ.right.value, float(close), float(occ.strike))
-        value += leg.qty * _SIZE * to_decimal(round(worth, 4))
-    return value
-
-
 def _walk_price(legs: list[tuple[int, Decimal, Decimal]]) -> Decimal:
     """Return the signed net price the walk fills at: (signed ratio, bid, ask) per leg."""
     mid = sum((s * (b + a) / 2 for s, b, a in legs), Decimal(0))
@@ -210,7 +205,7 @@ class _Simulation:
             close = self._spot(
                 record.underlying, self.history.day(self.history.index_on_or_before(expiry))
             )
-            value = _settlement(record, close)
+            value = settlement_value(record, close)
             self.risky += value
             self.state = self.state.closed(
                 record.hedge_id, day.day, value, EventKind.EXPIRY, "expired"

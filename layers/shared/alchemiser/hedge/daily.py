@@ -21,10 +21,7 @@ premium are in it; the walk finds its orders by client id).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from alchemiser.broker.options_models import (
@@ -34,9 +31,7 @@ from alchemiser.broker.options_models import (
     PositionIntent,
     parse_occ,
 )
-from alchemiser.broker.options_port import OptionsBroker
-from alchemiser.execution.clock import Clock
-from alchemiser.hedge.book import EventKind, HedgeBookState, HedgeLeg, HedgeRecord
+from alchemiser.hedge.book import EventKind, HedgeLeg, HedgeRecord
 from alchemiser.hedge.chain import (
     ChainOption,
     Refusal,
@@ -44,104 +39,48 @@ from alchemiser.hedge.chain import (
     join_chain,
     select_structure,
 )
+from alchemiser.hedge.daily_models import (
+    HedgeAction,
+    HedgeDayInputs,
+    HedgeDayReport,
+    HedgePorts,
+    close_legs,
+)
 from alchemiser.hedge.execution import (
     OptionExecution,
     OptionOrderPlan,
     Outcome,
-    WalkSettings,
     execute_option_order,
 )
-from alchemiser.hedge.iv_regime import IvHistory, RegimeReading, iv_regime
-from alchemiser.hedge.policy import TEMPLATES, HedgeLimits, HedgePolicy, TemplateSpec
-from alchemiser.hedge.pricing import intrinsic
-from alchemiser.hedge.roll import MarkedHedge, MarkFailure, mark_hedge, next_roll, roll_reasons
+from alchemiser.hedge.iv_regime import RegimeReading, iv_regime
+from alchemiser.hedge.policy import TEMPLATES, HedgePolicy, TemplateSpec
+from alchemiser.hedge.roll import (
+    MarkedHedge,
+    MarkFailure,
+    mark_hedge,
+    next_roll,
+    roll_reasons,
+    settlement_value,
+)
 from alchemiser.hedge.sizing import (
     Clip,
     SizingDecision,
     SizingInputs,
     Structure,
+    payoff_target,
     size_hedge,
     structure_from_pick,
 )
 
 PROTECTION_MOVES = (Decimal("-0.1"), Decimal("-0.2"), Decimal("-0.3"))
+ATM_CHAIN = (20, 45, ("0.95", "1.05"))  # the puts that give today's 30-day ATM IV
+SELECTION_STRIKES = ("0.5", "1.05")
 _SIZE = Decimal(CONTRACT_MULTIPLIER)
-
-
-@dataclass(frozen=True)
-class HedgeDayInputs:
-    run_id: str
-    today: date
-    policy: HedgePolicy | None
-    nav: Decimal  # the account's NAV the policy's fractions apply to
-    underlying: str  # chosen by the exposure estimate
-    equity_delta: Decimal  # the books' dollar delta to it (exposure.equity_delta)
-    spot: Decimal
-    state: HedgeBookState
-    halt_reason: str = ""  # a kill switch: nothing is traded and the run says why
-
-
-CloseOf = Callable[[str, date], Decimal | None]  # an underlying's close on a day, if known
-
-
-@dataclass(frozen=True)
-class HedgePorts:
-    broker: OptionsBroker
-    clock: Clock
-    iv_history: IvHistory
-    close_of: CloseOf  # settles hedges that expired: their intrinsic value at that close
-    limits: HedgeLimits = field(default_factory=HedgeLimits)
-    walk: WalkSettings = field(default_factory=WalkSettings)
-
-
-@dataclass(frozen=True)
-class HedgeAction:
-    kind: str  # "open" or "close"
-    hedge_id: str
-    reason: str
-    execution: OptionExecution
-
-
-@dataclass
-class HedgeDayReport:
-    run_id: str
-    day: date
-    state: HedgeBookState
-    decision: str = "no-hedge"  # "hedged" when a hedge was bought, "refused" when failed closed
-    reasons: list[str] = field(default_factory=list)
-    actions: list[HedgeAction] = field(default_factory=list)
-    clips: tuple[Clip, ...] = ()
-    marks: list[MarkedHedge] = field(default_factory=list)
-    regime: RegimeReading | None = None
-    sizing: SizingDecision | None = None
-    spent_month: Decimal = Decimal(0)
-    spent_year: Decimal = Decimal(0)
-    protection: dict[str, Decimal] = field(default_factory=dict)  # move -> dollars
-    next_roll: date | None = None
-
-    def refuse(self, reason: str) -> HedgeDayReport:
-        self.decision = "refused"
-        self.reasons.append(reason)
-        return self
 
 
 def run_hedge_day(inputs: HedgeDayInputs, ports: HedgePorts) -> HedgeDayReport:
     """Run the hedge book for one day; never raises for a market condition, reports it."""
     return _HedgeDay(inputs, ports).run()
-
-
-def close_legs(record: HedgeRecord) -> tuple[tuple[OptionLeg, ...], int]:
-    """Return the legs and unit count of the order that closes ``record``."""
-    units = math.gcd(*(abs(leg.qty) for leg in record.legs))
-    legs = tuple(
-        OptionLeg(
-            symbol=leg.symbol,
-            intent=PositionIntent.SELL_TO_CLOSE if leg.qty > 0 else PositionIntent.BUY_TO_CLOSE,
-            ratio=abs(leg.qty) // units,
-        )
-        for leg in record.legs
-    )
-    return legs, units
 
 
 class _HedgeDay:
@@ -165,15 +104,14 @@ class _HedgeDay:
         if drift:
             return report.refuse(drift)
         spec = TEMPLATES[policy.template]
-        chain = self._chain(spec)
-        regime = self._regime(chain)
+        regime = self._regime(self._chain(*ATM_CHAIN))
         if regime is None:
             return report.refuse(f"no implied vol in the {self.inputs.underlying} chain: no hedge")
         marks = self._marks()
         if isinstance(marks, MarkFailure):
             return report.refuse(marks.reason)
         if self._rolls(marks, spec):
-            self._open(policy, spec, chain, regime)
+            self._open(policy, spec, regime)
         self._summarise(policy, spec)
         return report
 
@@ -189,16 +127,12 @@ class _HedgeDay:
             close = self.ports.close_of(record.underlying, expiry)
             if close is None:
                 return f"hedge {record.hedge_id} expired on {expiry} but there is no {record.underlying} close that day to settle it"
-            value = Decimal(0)
-            for leg in record.legs:
-                occ = parse_occ(leg.symbol)
-                worth = intrinsic(occ.right.value, float(close), float(occ.strike))
-                value += leg.qty * _SIZE * Decimal(repr(round(worth, 4)))
+            value = settlement_value(record, close)
             reason = f"expired {expiry} with {record.underlying} at {close}"
             self.state = self.state.closed(
                 record.hedge_id,
                 self.inputs.today,
-                value.quantize(Decimal("0.01")),
+                value,
                 EventKind.EXPIRY,
                 reason,
             )
@@ -218,13 +152,14 @@ class _HedgeDay:
         )
         return f"option positions at the broker disagree with the hedge book ({diffs}): no option order until reconciled"
 
-    def _chain(self, spec: TemplateSpec) -> list[ChainOption]:
+    def _chain(self, first_dte: int, last_dte: int, strikes: tuple[str, str]) -> list[ChainOption]:
+        """Return the puts expiring in [first_dte, last_dte] days, strikes as fractions of spot."""
         today, spot, broker = self.inputs.today, self.inputs.spot, self.ports.broker
-        first, last = today + timedelta(days=1), today + timedelta(days=spec.max_dte + 7)
-        strikes = (spot * Decimal("0.5"), spot * Decimal("1.05"))
+        first, last = today + timedelta(days=first_dte), today + timedelta(days=last_dte)
+        band = (spot * Decimal(strikes[0]), spot * Decimal(strikes[1]))
         underlying = self.inputs.underlying
-        contracts = broker.option_contracts(underlying, first, last, OptionRight.PUT, strikes)
-        snapshots = broker.option_chain(underlying, first, last, OptionRight.PUT, strikes)
+        contracts = broker.option_contracts(underlying, first, last, OptionRight.PUT, band)
+        snapshots = broker.option_chain(underlying, first, last, OptionRight.PUT, band)
         return join_chain(contracts, snapshots)
 
     def _regime(self, chain: list[ChainOption]) -> RegimeReading | None:
@@ -321,17 +256,17 @@ class _HedgeDay:
 
     # -- a new hedge ------------------------------------------------------------------------
 
-    def _open(
-        self,
-        policy: HedgePolicy,
-        spec: TemplateSpec,
-        chain: list[ChainOption],
-        regime: RegimeReading,
-    ) -> None:
+    def _open(self, policy: HedgePolicy, spec: TemplateSpec, regime: RegimeReading) -> None:
         marks = self._marks()
         if isinstance(marks, MarkFailure):
             self.report.refuse(marks.reason)
             return
+        inputs = self._sizing_inputs(policy, marks, regime)
+        blocked = self._nothing_to_buy(policy, inputs)
+        if blocked:
+            self.report.reasons.append(f"no new hedge: {blocked}")
+            return
+        chain = self._chain(spec.min_dte, spec.max_dte, SELECTION_STRIKES)
         pick = select_structure(
             chain, spec, self.inputs.today, self.ports.clock.now(), self.ports.limits
         )
@@ -339,22 +274,35 @@ class _HedgeDay:
             self.report.reasons.append(f"no new hedge: {pick.reason}")
             return
         structure = structure_from_pick(pick, self.inputs.underlying)
-        sizing = size_hedge(
-            self._sizing_inputs(policy, marks, regime),
-            structure,
-            policy.protect,
-            policy.budget,
-            self.ports.limits,
-        )
+        sizing = size_hedge(inputs, structure, policy.protect, policy.budget, self.ports.limits)
         self.report.sizing, self.report.clips = sizing, sizing.clips
         if sizing.contracts == 0:
-            why = (
-                "; ".join(str(c) for c in sizing.clips)
-                or f"target payoff {sizing.target_payoff} needs no contract"
-            )
+            why = "; ".join(str(c) for c in sizing.clips) or "the target needs no contract"
             self.report.reasons.append(f"no new hedge: {why}")
             return
         self._buy(policy, structure, sizing)
+
+    def _nothing_to_buy(self, policy: HedgePolicy, inputs: SizingInputs) -> str:
+        """Return why no hedge can be bought today before any chain is read ("" if one may)."""
+        today, state, nav = self.inputs.today, self.state, inputs.nav
+        bought = [e.hedge_id for e in state.events if e.kind is EventKind.OPEN and e.day == today]
+        if bought:
+            return (
+                f"{bought[0]} was bought today (one purchase a day, so a re-run buys nothing twice)"
+            )
+        clips: list[Clip] = []
+        if payoff_target(inputs, policy.protect, clips) <= 0:
+            self.report.clips = tuple(clips)
+            return "; ".join(str(c) for c in clips) or "the policy asks for no protection"
+        for label, spent, cap in (
+            ("monthly", inputs.spent_month, policy.budget.monthly * nav),
+            ("yearly", inputs.spent_year, policy.budget.yearly * nav),
+        ):
+            if spent >= cap:
+                return f"the {label} premium budget is spent (${spent:,.2f} of ${cap:,.2f})"
+        if inputs.open_hedges >= self.ports.limits.max_open_hedges:
+            return f"{inputs.open_hedges} hedges open, the most allowed is {self.ports.limits.max_open_hedges}"
+        return ""
 
     def _sizing_inputs(
         self, policy: HedgePolicy, marks: list[MarkedHedge], regime: RegimeReading
@@ -422,3 +370,13 @@ class _HedgeDay:
             str(m): sum((h.payoff_at(m) for h in marks), Decimal(0)) for m in PROTECTION_MOVES
         }
         report.next_roll = min((next_roll(m, spec, today) for m in marks), default=None)
+
+
+__all__ = [
+    "HedgeAction",
+    "HedgeDayInputs",
+    "HedgeDayReport",
+    "HedgePorts",
+    "close_legs",
+    "run_hedge_day",
+]

@@ -190,8 +190,14 @@ class _Walk:
         now = self.clock.now()
         placed = self.broker.option_order_by_client_id(cid)
         if placed is not None:
-            if {leg.symbol for leg in placed.legs} != {leg.symbol for leg in self.plan.legs}:
-                self._stop(Outcome.REJECTED, f"client id {cid} names an order for other contracts")
+            wanted = {leg.symbol for leg in self.plan.legs}
+            if {leg.symbol for leg in placed.legs} != wanted or placed.qty != self._left():
+                self._stop(
+                    Outcome.REJECTED,
+                    f"client id {cid} already names another order ({placed.qty} of "
+                    f"{', '.join(leg.symbol for leg in placed.legs)}), not {self._left()} of "
+                    f"{', '.join(sorted(wanted))}: nothing placed",
+                )
                 return
             deadline = min(now, placed.submitted_at) + self.timeout
         else:

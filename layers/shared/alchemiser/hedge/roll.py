@@ -27,7 +27,7 @@ from decimal import Decimal
 from alchemiser.broker.options_models import CONTRACT_MULTIPLIER, OptionSnapshot, parse_occ
 from alchemiser.hedge.book import HedgeRecord
 from alchemiser.hedge.policy import HedgeLimits, TemplateSpec
-from alchemiser.hedge.pricing import black_scholes, years_between
+from alchemiser.hedge.pricing import black_scholes, intrinsic, years_between
 from alchemiser.money import to_decimal
 
 
@@ -38,11 +38,11 @@ class MarkedHedge:
     value: Decimal  # dollars at mid
     delta: Decimal  # dollars of underlying
     long_delta: float  # |delta| of the bought leg(s), per share
-    payoffs: Mapping[str, Decimal]  # dollars at each shocked move ("-0.2": ...)
+    payoffs: Mapping[Decimal, Decimal]  # dollars at each shocked move (-0.2 -> ...)
     greeks: Mapping[str, tuple[float, float, float]]  # symbol -> (delta, gamma, vega) per share
 
     def payoff_at(self, move: Decimal) -> Decimal:
-        return self.payoffs[str(move)]
+        return self.payoffs[move]
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def mark_hedge(
     """Mark one hedge (value, delta, DTE, payoff at each of ``moves``) from its legs' snapshots."""
     value = delta = Decimal(0)
     long_delta = 0.0
-    payoffs = dict.fromkeys((str(m) for m in moves), 0.0)
+    payoffs = dict.fromkeys(moves, 0.0)
     greeks: dict[str, tuple[float, float, float]] = {}
     for leg in record.legs:
         snap = snapshots.get(leg.symbol)
@@ -85,7 +85,7 @@ def mark_hedge(
         greeks[leg.symbol] = (snap.greeks.delta, snap.greeks.gamma, snap.greeks.vega)
         for move in moves:
             moved = float(spot) * (1 + float(move))
-            payoffs[str(move)] += size * _leg_value(leg.symbol, moved, snap, today)
+            payoffs[move] += size * _leg_value(leg.symbol, moved, snap, today)
     dte = min((parse_occ(leg.symbol).expiry - today).days for leg in record.legs)
     return MarkedHedge(
         record, dte, value.quantize(Decimal("0.01")), delta.quantize(Decimal("0.01")), long_delta,
@@ -121,6 +121,16 @@ def roll_reasons(
                 f"short {leg.symbol} is {(occ.expiry - today).days} days from expiry: closed before assignment"
             )
     return reasons
+
+
+def settlement_value(record: HedgeRecord, close: Decimal) -> Decimal:
+    """Return what ``record``'s legs are worth at expiry with the underlying at ``close``."""
+    value = Decimal(0)
+    for leg in record.legs:
+        occ = parse_occ(leg.symbol)
+        worth = intrinsic(occ.right.value, float(close), float(occ.strike))
+        value += leg.qty * CONTRACT_MULTIPLIER * to_decimal(round(worth, 4))
+    return value.quantize(Decimal("0.01"))
 
 
 def next_roll(marked: MarkedHedge, spec: TemplateSpec, today: date) -> date:

@@ -159,7 +159,8 @@ def _money(value: Decimal) -> str:
     return f"${value:,.2f}"
 
 
-def _target(inputs: SizingInputs, protect: Protect, clips: list[Clip]) -> Decimal:
+def payoff_target(inputs: SizingInputs, protect: Protect, clips: list[Clip]) -> Decimal:
+    """Return the dollars a new hedge should pay at the move; append the payoff clips."""
     wanted = (protect.payoff * inputs.nav).quantize(CENT)
     scaled = (wanted * inputs.payoff_scale).quantize(CENT)
     if scaled < wanted:
@@ -221,7 +222,7 @@ def size_hedge(
     )
     max_price = structure.max_price(limits.max_slippage)
     unit_cost = max_price * _SIZE
-    target = _target(inputs, protect, clips)
+    target = payoff_target(inputs, protect, clips)
     if unit_payoff <= 0 or max_price <= 0:
         clips.append(
             Clip(
