@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from alchemiser.backtest.symphony import SymphonyBacktest, backtest_symphony
-from alchemiser.books.config import validate_all_stages
+from alchemiser.books.config import load_hedge_policy, validate_all_stages
 from alchemiser.cli.hedge_backtest import run_hedge_backtest
 from alchemiser.cli.output import fail, number, percent, print_json, progress_bar
 from alchemiser.dsl.composer_json import ComposerImportError, load_composer_json
@@ -254,6 +254,8 @@ def _validate_books(path: Path) -> int:
     for stage, books in stages.items():
         shares = ", ".join(f"{b.id} {b.share}" for b in books)
         print(f"ok {path.name} [{stage}]: {len(books)} books ({shares})")
+        policy = load_hedge_policy(path, stage)
+        print(f"   hedge: {policy.describe() if policy else 'none'}")
     return 0
 
 
