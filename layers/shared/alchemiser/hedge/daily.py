@@ -71,6 +71,7 @@ from alchemiser.hedge.sizing import (
     size_hedge,
     structure_from_pick,
 )
+from alchemiser.money import CENT
 
 PROTECTION_MOVES = (Decimal("-0.1"), Decimal("-0.2"), Decimal("-0.3"))
 ATM_CHAIN = (20, 45, ("0.95", "1.05"))  # the puts that give today's 30-day ATM IV
@@ -126,7 +127,10 @@ class _HedgeDay:
             expiry = min(expiries)
             close = self.ports.close_of(record.underlying, expiry)
             if close is None:
-                return f"hedge {record.hedge_id} expired on {expiry} but there is no {record.underlying} close that day to settle it"
+                return (
+                    f"hedge {record.hedge_id} expired on {expiry} but there is no "
+                    f"{record.underlying} close that day to settle it"
+                )
             value = settlement_value(record, close)
             reason = f"expired {expiry} with {record.underlying} at {close}"
             self.state = self.state.closed(
@@ -150,7 +154,10 @@ class _HedgeDay:
             for s in symbols
             if held.get(s, 0) != book.get(s, 0)
         )
-        return f"option positions at the broker disagree with the hedge book ({diffs}): no option order until reconciled"
+        return (
+            f"option positions at the broker disagree with the hedge book ({diffs}): "
+            "no option order until reconciled"
+        )
 
     def _chain(self, first_dte: int, last_dte: int, strikes: tuple[str, str]) -> list[ChainOption]:
         """Return the puts expiring in [first_dte, last_dte] days, strikes as fractions of spot."""
@@ -212,12 +219,13 @@ class _HedgeDay:
         return ""
 
     def _close(self, record: HedgeRecord, reason: str) -> bool:
-        """Close one hedge in one order; return False if it failed for a reason other than worthlessness."""
+        """Close one hedge in one order; return False when that failed (not merely worthless)."""
         worthless = self._worthless(record)
         if worthless:
             self.expiring.add(record.hedge_id)
             self.report.reasons.append(
-                f"hedge {record.hedge_id} is due to roll ({reason}) but {worthless}: left to expire worthless"
+                f"hedge {record.hedge_id} is due to roll ({reason}) but {worthless}: "
+                "left to expire worthless"
             )
             return True
         legs, units = close_legs(record)
@@ -229,7 +237,9 @@ class _HedgeDay:
         filled = execution.filled_qty
         if filled == 0:
             self.report.refuse(
-                f"could not close hedge {record.hedge_id} ({reason}): {execution.outcome.value if execution.outcome else ''} {execution.reason}; no new hedge today"
+                f"could not close hedge {record.hedge_id} ({reason}): "
+                f"{execution.outcome.value if execution.outcome else ''} {execution.reason}; "
+                "no new hedge today"
             )
             return False
         proceeds = (-(execution.avg_price or Decimal(0)) * filled * _SIZE).quantize(Decimal("0.01"))
@@ -246,7 +256,8 @@ class _HedgeDay:
             record.hedge_id, left, self.inputs.today, proceeds, reason
         )
         self.report.refuse(
-            f"hedge {record.hedge_id} closed {filled} of {units}: {execution.reason}; no new hedge today"
+            f"hedge {record.hedge_id} closed {filled} of {units}: {execution.reason}; "
+            "no new hedge today"
         )
         return False
 
@@ -301,7 +312,8 @@ class _HedgeDay:
             if spent >= cap:
                 return f"the {label} premium budget is spent (${spent:,.2f} of ${cap:,.2f})"
         if inputs.open_hedges >= self.ports.limits.max_open_hedges:
-            return f"{inputs.open_hedges} hedges open, the most allowed is {self.ports.limits.max_open_hedges}"
+            most = self.ports.limits.max_open_hedges
+            return f"{inputs.open_hedges} hedges open, the most allowed is {most}"
         return ""
 
     def _sizing_inputs(
@@ -313,7 +325,8 @@ class _HedgeDay:
             nav=self.inputs.nav, equity_delta=self.inputs.equity_delta,
             net_delta=self.inputs.equity_delta + option_delta, spot=self.inputs.spot, today=today,
             held_payoff=sum((m.payoff_at(policy.protect.move) for m in marks), Decimal(0)),
-            spent_month=self.state.month_to_date(today), spent_year=self.state.last_twelve_months(today),
+            spent_month=self.state.month_to_date(today),
+            spent_year=self.state.last_twelve_months(today),
             open_hedges=sum(1 for m in marks if m.record.hedge_id not in self.expiring),
             payoff_scale=regime.payoff_scale, regime_note=regime.note,
         )  # fmt: skip
@@ -332,7 +345,10 @@ class _HedgeDay:
         )
         execution = self._execute(plan)
         hedge_id = f"{self.inputs.today:%Y%m%d}-{long_symbol}"
-        reason = f"pay {sizing.promised_payoff} at {policy.protect.move:.0%} ({sizing.contracts} x {sizing.unit_payoff})"
+        reason = (
+            f"pay {sizing.promised_payoff} at {policy.protect.move:.0%} "
+            f"({sizing.contracts} x {sizing.unit_payoff})"
+        )
         self.report.actions.append(HedgeAction("open", hedge_id, reason, execution))
         filled = execution.filled_qty
         if filled == 0:
@@ -342,9 +358,11 @@ class _HedgeDay:
             return
         record = HedgeRecord(
             hedge_id=hedge_id, underlying=structure.underlying, template=policy.template,
-            legs=tuple(HedgeLeg(symbol=leg.symbol, qty=filled * leg.ratio) for leg in structure.legs),
+            legs=tuple(
+                HedgeLeg(symbol=leg.symbol, qty=filled * leg.ratio) for leg in structure.legs
+            ),
             opened_on=self.inputs.today,
-            premium=((execution.avg_price or Decimal(0)) * filled * _SIZE).quantize(Decimal("0.01")),
+            premium=((execution.avg_price or Decimal(0)) * filled * _SIZE).quantize(CENT),
             promised_payoff=sizing.unit_payoff * filled, spot_at_open=self.inputs.spot,
         )  # fmt: skip
         self.state = self.state.opened(record, self.inputs.today, reason)

@@ -148,7 +148,7 @@ def execute_option_order(
     limits: HedgeLimits,
     settings: WalkSettings | None = None,
 ) -> OptionExecution:
-    """Walk the book for one option order; return its fills and outcome (never raises on no fill)."""
+    """Walk the book for one option order; return its fills and outcome (no fill is no error)."""
     return _Walk(plan, broker, clock, limits, settings or WalkSettings()).run()
 
 
@@ -216,7 +216,8 @@ class _Walk:
         elif not settled.status.terminal:
             self._stop(
                 Outcome.REJECTED,
-                f"cancel of {cid} not confirmed (status {settled.status.value}): walk stopped so nothing fills twice",
+                f"cancel of {cid} not confirmed (status {settled.status.value}): "
+                "walk stopped so nothing fills twice",
             )
 
     def _quotes(self) -> dict[str, OptionSnapshot] | None:
@@ -303,5 +304,6 @@ class _Walk:
             outcome = Outcome.PARTIAL if filled else Outcome.UNFILLED
             self._stop(
                 outcome,
-                f"{qty - filled} of {qty} unfilled after walking to {self.last_limit} (cap {self.cap})",
+                f"{qty - filled} of {qty} unfilled after walking to {self.last_limit} "
+                f"(cap {self.cap})",
             )

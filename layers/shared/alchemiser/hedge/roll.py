@@ -75,7 +75,8 @@ def mark_hedge(
         if snap is None or snap.greeks is None or snap.implied_vol is None:
             return MarkFailure(
                 record.hedge_id,
-                f"{leg.symbol} has no quote with IV and greeks: cannot mark hedge {record.hedge_id}",
+                f"{leg.symbol} has no quote with IV and greeks: "
+                f"cannot mark hedge {record.hedge_id}",
             )
         size = leg.qty * CONTRACT_MULTIPLIER
         value += size * snap.mid
@@ -114,11 +115,13 @@ def roll_reasons(
         occ = parse_occ(leg.symbol)
         if occ.strike > spot * (1 - limits.short_assignment_itm):
             reasons.append(
-                f"short {leg.symbol} is in the money (strike {occ.strike} > spot {spot}): closed before assignment"
+                f"short {leg.symbol} is in the money (strike {occ.strike} > spot {spot}): "
+                "closed before assignment"
             )
         elif (occ.expiry - today).days <= limits.short_assignment_dte:
             reasons.append(
-                f"short {leg.symbol} is {(occ.expiry - today).days} days from expiry: closed before assignment"
+                f"short {leg.symbol} is {(occ.expiry - today).days} days from expiry: "
+                "closed before assignment"
             )
     return reasons
 
