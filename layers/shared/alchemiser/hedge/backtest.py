@@ -25,7 +25,8 @@ from decimal import ROUND_CEILING, Decimal
 
 import numpy as np
 
-from alchemiser.backtest.metrics import FloatArray, Metrics, compute_metrics
+from alchemiser.analytics.metrics import Metrics, compute_metrics
+from alchemiser.analytics.returns import FloatArray
 from alchemiser.broker.alpaca_mapping import NEW_YORK
 from alchemiser.broker.options_models import CONTRACT_MULTIPLIER, OptionRight, parse_occ
 from alchemiser.broker.simulated_options_market import OptionsMarketConfig, SimulatedOptionsMarket

@@ -19,7 +19,7 @@ from datetime import date
 
 import numpy as np
 
-from alchemiser.backtest.metrics import DateArray, FloatArray
+from alchemiser.analytics.returns import DateArray, FloatArray
 from alchemiser.backtest.symphony import backtest_symphony
 from alchemiser.books.config import BookConfig
 from alchemiser.dsl.evaluator import Progress
