@@ -115,3 +115,8 @@ def test_mistakes_are_one_clear_error(capsys: pytest.CaptureFixture[str], tmp_pa
         capsys, "backtest", str(tmp_path / "hold.clj"), "--hedge", "--data", str(PRICES_DIR)
     )
     assert code == 1 and "--hedge backtests a books file" in err
+    hedged = books(tmp_path, "QQQ")
+    code, _, err = run(
+        capsys, "backtest", str(hedged), "--hedge", "--data", str(PRICES_DIR), "--report", "x.html"
+    )
+    assert code == 1 and "--report apply to a symphony backtest, not to --hedge" in err

@@ -186,3 +186,23 @@ def test_a_filled_hedge_respects_every_cap_and_never_raises_the_accounts_delta(
         if held:
             assert delta + held >= 0  # the account's delta fell, and not past zero
         event("bought" if held else "bought nothing")
+
+
+def test_when_the_underlying_changes_the_old_hedge_is_sold_and_a_new_one_bought(
+    tmp_path: Path, history: PriceHistory
+) -> None:
+    market = SimulatedOptionsMarket(history)
+    first = Desk(tmp_path, market)
+    spy = first.close_of("SPY", DAY) or Decimal(0)
+    bought = run_hedge_day(first.inputs(underlying="SPY", spot=spy), first.ports)
+    assert bought.decision == "hedged" and bought.state.hedges[0].underlying == "SPY"
+    # The next day the books are explained better by QQQ
+    nextday = history.day(history.index_on_or_before(DAY) + 1)
+    second = Desk(tmp_path, market, day=nextday)
+    report = run_hedge_day(second.inputs(state=bought.state), second.ports)
+    close, opened = report.actions
+    assert close.kind == "close" and "the hedge underlying is now QQQ" in close.reason
+    assert close.execution.filled_qty == bought.state.hedges[0].legs[0].qty
+    assert opened.kind == "open" and opened.execution.filled_qty > 0
+    assert [h.underlying for h in report.state.hedges] == ["QQQ"]
+    assert report.marks[0].record.underlying == "QQQ"

@@ -43,10 +43,28 @@ def run_hedge_backtest(args: argparse.Namespace) -> int:
         return fail(f"--hedge backtests a books file (books.yaml), was {args.file}")
     if args.start and args.end and args.start > args.end:
         return fail(f"--start {args.start} is after --end {args.end}")
+    unsupported = [
+        flag
+        for flag, value in (
+            ("--report", args.report),
+            ("--benchmark", args.benchmark),
+            ("--allocations-out", args.allocations_out),
+            ("--equity-out", args.equity_out),
+        )
+        if value
+    ]
+    if unsupported:
+        return fail(f"{', '.join(unsupported)} apply to a symphony backtest, not to --hedge")
     try:
         programs, policy, history = _load(args)
         with progress_bar("evaluating books") as progress:
-            account = combine_books(programs, history, start=args.start, progress=progress)
+            account = combine_books(
+                programs,
+                history,
+                start=args.start,
+                slippage_bps=args.slippage_bps,
+                progress=progress,
+            )
         with progress_bar("pricing hedges") as progress:
             result = backtest_hedge(account, policy, history, progress=progress)
     except _ERRORS as exc:

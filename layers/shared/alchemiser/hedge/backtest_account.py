@@ -1,6 +1,6 @@
 """The account a hedge backtest protects: the stage's books combined by their shares.
 
-Each book's symphony is backtested on its own (its rebalance rules and slippage); the
+Each book's symphony is backtested on its own (its rebalance rules, ``slippage_bps``); the
 account earns ``sum_i share_i x r_i(t)`` every day, the rest of the capital in cash at
 0 %: the books are rebalanced back to their shares daily (a simplification of the live
 capital policy). The account starts at the close of the first day every book trades
@@ -45,6 +45,7 @@ def combine_books(
     history: PriceHistory,
     *,
     start: date | None = None,
+    slippage_bps: float = 0.0,
     progress: Progress | None = None,
 ) -> CombinedAccount:
     """Backtest each book and combine them by share; raise ValueError when they never overlap."""
@@ -56,7 +57,7 @@ def combine_books(
     stream = np.zeros(rows)
     first = 0
     for config, program in books:
-        run = backtest_symphony(program, history, progress=progress)
+        run = backtest_symphony(program, history, slippage_bps=slippage_bps, progress=progress)
         share = float(config.share)
         offset = rows - len(run.result.dates)
         first = max(first, offset)

@@ -179,16 +179,26 @@ class _HedgeDay:
         self.report.regime = iv_regime(stored, atm, self.ports.limits)
         return self.report.regime
 
-    def _marks(self, moves: tuple[Decimal, ...] | None = None) -> list[MarkedHedge] | MarkFailure:
+    def _marks(self) -> list[MarkedHedge] | MarkFailure:
+        """Mark every held hedge, each against its own underlying's price."""
         policy = self.inputs.policy
-        wanted = moves or tuple(
+        moves = tuple(
             sorted({*PROTECTION_MOVES, policy.protect.move if policy else Decimal("-0.2")})
         )
         symbols = sorted({leg.symbol for h in self.state.hedges for leg in h.legs})
         snapshots = self.ports.broker.option_snapshots(symbols) if symbols else {}
         marks: list[MarkedHedge] = []
         for record in self.state.hedges:
-            marked = mark_hedge(record, snapshots, self.inputs.spot, self.inputs.today, wanted)
+            spot = self.inputs.spot
+            if record.underlying != self.inputs.underlying:
+                found = self.ports.close_of(record.underlying, self.inputs.today)
+                if found is None:
+                    return MarkFailure(
+                        record.hedge_id,
+                        f"no {record.underlying} price today to mark hedge {record.hedge_id}",
+                    )
+                spot = found
+            marked = mark_hedge(record, snapshots, spot, self.inputs.today, moves)
             if isinstance(marked, MarkFailure):
                 return marked
             marks.append(marked)
