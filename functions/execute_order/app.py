@@ -21,6 +21,6 @@ metrics = Metrics(namespace="Alchemiser", service="alchemiser")
 @metrics.log_metrics
 @event_parser(model=OrderRef)
 def lambda_handler(event: OrderRef, context: LambdaContext) -> dict[str, Any]:
-    result = execute_net_order(event, current())
+    result = execute_net_order(event, current(), context)
     metrics.add_metric(name="SharesFilled", unit=MetricUnit.Count, value=float(result.filled_qty))
     return result.model_dump(mode="json")

@@ -9,7 +9,6 @@ from pydantic import ValidationError
 
 from alchemiser.cycle.timeouts import (
     FUNCTION_TIMEOUT_S,
-    WALK_MARGIN_S,
     function_timeout_s,
     in_progress_retry,
     retry_waits_s,
@@ -20,20 +19,26 @@ from alchemiser.settings import Settings
 from tests.conftest import REPO_ROOT
 
 
-def test_the_walk_budget_is_the_execute_order_timeout_less_a_margin() -> None:
-    assert walk_budget_s() == FUNCTION_TIMEOUT_S["ExecuteOrder"] - WALK_MARGIN_S
-    # and the default walk (every step waited out, then as long again to cancel) fits it
+def test_the_walk_budget_is_the_execute_order_timeout_less_the_walks_margin() -> None:
     settings = Settings()
+    budget = walk_budget_s(settings.walk_margin_s)
+    assert budget == FUNCTION_TIMEOUT_S["ExecuteOrder"] - settings.walk_margin_s
+    # and the default walk (every step waited out, then as long again to cancel) fits it
     worst = (len(settings.limit_steps) + 1) * 2 * settings.step_timeout_s
-    assert worst <= walk_budget_s()
+    assert worst <= budget
 
 
 def test_a_walk_longer_than_its_function_may_run_is_refused() -> None:
     # Given step timeouts that would walk past the ExecuteOrder function's timeout
-    too_slow = walk_budget_s() / 8 + 1  # 3 limit steps + market, twice each
+    budget = walk_budget_s(15)
+    too_slow = budget / 8 + 1  # 3 limit steps + market, twice each
     # Then the settings are refused, naming the budget and where it comes from
-    with pytest.raises(ValidationError, match=f"must fit in {walk_budget_s()} s"):
-        Settings(step_timeout_s=too_slow, limit_steps=(Decimal(0), Decimal("0.5"), Decimal(1)))
+    with pytest.raises(ValidationError, match=f"must fit in {budget:g} s"):
+        Settings(
+            step_timeout_s=too_slow,
+            walk_margin_s=15,
+            limit_steps=(Decimal(0), Decimal("0.5"), Decimal(1)),
+        )
 
 
 def test_local_lambda_contexts_carry_each_functions_template_timeout() -> None:

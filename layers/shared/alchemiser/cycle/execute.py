@@ -17,18 +17,28 @@ from alchemiser.cycle.models import (
 )
 from alchemiser.cycle.order_results import phase_results
 from alchemiser.errors import ConfigurationError
+from alchemiser.execution.deadline import walk_deadline
 from alchemiser.execution.limits import gate_buys, kill_switch_reason
 from alchemiser.execution.walk import execute_order
 from alchemiser.ledger.models import OrderPhase
 from alchemiser.runtime import Dependencies
 
 
-def execute_net_order(ref: OrderRef, deps: Dependencies) -> OrderResult:
-    """Walk the book for one order; safe to re-run (client ids are looked up before submitting)."""
+def execute_net_order(
+    ref: OrderRef, deps: Dependencies, context: LambdaContext | None = None
+) -> OrderResult:
+    """Walk the book for one stored order; safe to re-run (client ids are looked up first).
+
+    The walk ends by its own deadline: the ``context``'s remaining time less a margin.
+    """
     deps.faults.enter("ExecuteOrder")
     deps.faults.inside("ExecuteOrder")
     request = order_request(ref, deps)
-    return execute_order(request, deps.broker, deps.ledger, deps.settings, deps.clock)
+    deadline = None
+    if context is not None:
+        remaining_ms = context.get_remaining_time_in_millis()
+        deadline = walk_deadline(deps.clock.now(), remaining_ms, deps.settings)
+    return execute_order(request, deps.broker, deps.ledger, deps.settings, deps.clock, deadline)
 
 
 def order_request(ref: OrderRef, deps: Dependencies) -> ExecuteOrderRequest:

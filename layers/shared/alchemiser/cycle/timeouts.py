@@ -12,8 +12,9 @@ machine and the settings agree with this module:
   function's timeout has passed (Powertools sets that expiry from the Lambda context's
   remaining time), so ``IdempotencyAlreadyInProgressError`` is retried with back-offs
   whose sum outlasts the function's timeout (``in_progress_retry``);
-* the ExecuteOrder walk must finish inside ``walk_budget_s()``: the function's timeout
-  less ``WALK_MARGIN_S`` for the final ledger write and the return.
+* the ExecuteOrder walk must fit in ``walk_budget_s(walk_margin_s)``: the function's
+  timeout less the margin the walk keeps to record its result (the setting
+  ``walk_margin_s``, which the walk also takes off the Lambda context's remaining time).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ FUNCTION_TIMEOUT_S: Final[dict[str, int]] = {
     "NotifyFailure": 60,
 }
 TASK_TIMEOUT_MARGIN_S: Final = 30
-WALK_MARGIN_S: Final = 30
 IN_PROGRESS_ERROR: Final = "IdempotencyAlreadyInProgressError"
 IN_PROGRESS_ATTEMPTS: Final = 3
 IN_PROGRESS_BACKOFF: Final = 2.0
@@ -77,6 +77,6 @@ def retry_waits_s(rule: dict[str, Any]) -> list[float]:
     return [min(interval * rate**n, cap) for n in range(int(rule.get("MaxAttempts", 3)))]
 
 
-def walk_budget_s() -> int:
+def walk_budget_s(walk_margin_s: float) -> float:
     """Return the longest one ExecuteOrder walk may take, inside its function's timeout."""
-    return function_timeout_s("ExecuteOrder") - WALK_MARGIN_S
+    return function_timeout_s("ExecuteOrder") - walk_margin_s
