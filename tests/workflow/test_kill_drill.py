@@ -124,7 +124,8 @@ def where(home: Path) -> str:
         return f"walking orders ({len(orders)} at the broker)"
     if ledger.orders(f"cycle-{DAY}-dev"):
         return "orders planned, none placed"
-    return "before any order was planned"
+    plans = len(list((home / "runs" / f"cycle-{DAY}-dev" / "books").glob("*.json")))
+    return f"evaluating books ({plans} of 3 plans stored)" if plans else "in PlanCycle"
 
 
 @pytest.mark.parametrize("kill", range(KILLS))
