@@ -15,6 +15,7 @@ already has by its client id.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +46,26 @@ def execute_waiting(conn: sqlite3.Connection, sql: str, what: str, *, script: bo
                 f"({sql.split(';')[0].strip()!r}); retry the step"
             ) from error
         raise
+
+
+def enable_wal(conn: sqlite3.Connection, what: str, timeout_s: float) -> None:
+    """Switch the file to WAL mode, waiting up to ``timeout_s`` for other connections.
+
+    The switch needs the file to itself, and SQLite answers "locked" at once instead of
+    waiting when another connection is opening the same new file (threads creating one
+    store together), so this retries until the deadline; the switch is then permanent.
+    """
+    deadline = time.monotonic() + timeout_s
+    pause = 0.005
+    while True:
+        try:
+            execute_waiting(conn, "PRAGMA journal_mode=WAL", what)
+            return
+        except TransientError:
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
 
 
 @contextmanager

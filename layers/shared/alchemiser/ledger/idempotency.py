@@ -36,7 +36,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import (
     DataRecord,
 )
 
-from alchemiser.sqlite_db import connect, execute_waiting, transaction
+from alchemiser.sqlite_db import connect, enable_wal, execute_waiting, transaction
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -163,7 +163,7 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
             if not self._schema_ready:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 with closing(connect(self.path, self._busy_timeout_s)) as conn:
-                    execute_waiting(conn, "PRAGMA journal_mode=WAL", self._what)
+                    enable_wal(conn, self._what, self._busy_timeout_s)
                     execute_waiting(conn, _SCHEMA, self._what)
                 self._schema_ready = True
         with closing(connect(self.path, self._busy_timeout_s)) as conn:

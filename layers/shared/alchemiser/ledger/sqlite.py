@@ -30,7 +30,7 @@ from alchemiser.ledger.models import (
     RunRecord,
     RunStatus,
 )
-from alchemiser.sqlite_db import connect, execute_waiting, transaction
+from alchemiser.sqlite_db import connect, enable_wal, execute_waiting, transaction
 
 SCHEMA_VERSION = 1
 
@@ -275,7 +275,7 @@ class SQLiteLedger:
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(connect(self.path, self._busy_timeout_s)) as conn:
-                execute_waiting(conn, "PRAGMA journal_mode=WAL", self._what)
+                enable_wal(conn, self._what, self._busy_timeout_s)
                 (version,) = conn.execute("PRAGMA user_version").fetchone()
                 if version not in (0, SCHEMA_VERSION):
                     raise ConfigurationError(
