@@ -57,7 +57,7 @@ from alchemiser.dsl.ast import (
     WeightInverseVolatility,
     WeightSpecified,
 )
-from alchemiser.dsl.indicators import INDICATORS
+from alchemiser.dsl.indicators import INDICATORS, STDEV_MIN_WINDOW
 from alchemiser.dsl.parser import TICKER_PATTERN
 
 FUNCTIONS: Final[Mapping[str, str]] = {
@@ -286,6 +286,10 @@ class _Fields:
                 f"'{days_key}' and '{params_key}' disagree on the window: {windows[0]} vs {windows[1]}"
             )
             return None
+        minimum = INDICATORS[indicator].min_window
+        if windows[0] < minimum:
+            self.fail(f"expected a window >= {minimum} for {what}, found {windows[0]}")
+            return None
         return windows[0]
 
 
@@ -386,6 +390,13 @@ def _child_weight(child: _Fields) -> float:
 
 def _build_inverse_vol(f: _Fields, children: list[_Child]) -> Node | None:
     window = f.positive_int("window-days", "the volatility window in days")
+    if window is not None and window < STDEV_MIN_WINDOW:
+        f.fail(
+            f"expected a volatility window >= {STDEV_MIN_WINDOW} (a sample standard deviation "
+            f"needs two returns), found {window}",
+            "window-days",
+        )
+        window = None
     nodes = _child_nodes(f, children, "'wt-inverse-vol'")
     return None if window is None or nodes is None else WeightInverseVolatility(window, nodes)
 

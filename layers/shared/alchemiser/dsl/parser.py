@@ -30,7 +30,7 @@ from alchemiser.dsl.ast import (
     WeightInverseVolatility,
     WeightSpecified,
 )
-from alchemiser.dsl.indicators import INDICATORS
+from alchemiser.dsl.indicators import INDICATORS, STDEV_MIN_WINDOW
 from alchemiser.dsl.reader import Atom, Form, Keyword, Symbol, read_forms
 from alchemiser.dsl.source import Diagnostic, SourceFile, SymphonyError
 
@@ -188,6 +188,11 @@ def _indicator(name: str, args: list[Built], offset: int) -> IndicatorCall | Met
         )
     if spec.needs_window and window is None:
         raise _FormError(f"({name} ...) needs {{:window N}}")
+    if window is not None and window < spec.min_window:
+        raise _FormError(
+            f"({name} ...) needs {{:window N}} with N >= {spec.min_window} (a sample standard "
+            f"deviation needs two values), found {window}"
+        )
     if ticker is None:
         return Metric(name, window, offset)
     return IndicatorCall(name, ticker, window, offset)
@@ -322,6 +327,11 @@ def _build_inverse_volatility(args: list[Built], offset: int) -> WeightInverseVo
     if not args:
         raise _FormError("expected (weight-inverse-volatility WINDOW [nodes ...])")
     window = _positive_int(args[0], "the window of (weight-inverse-volatility ...)")
+    if window < STDEV_MIN_WINDOW:
+        raise _FormError(
+            f"expected a window >= {STDEV_MIN_WINDOW} for (weight-inverse-volatility ...): it "
+            f"weights by the sample standard deviation of returns, found {window}"
+        )
     return WeightInverseVolatility(
         window, _nodes(args[1:], "in (weight-inverse-volatility ...)"), offset
     )
