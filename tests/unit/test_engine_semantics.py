@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
 import pytest
 
 from alchemiser.dsl.engine import WarmupError, evaluate_history, evaluate_on

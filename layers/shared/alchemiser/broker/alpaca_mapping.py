@@ -38,6 +38,7 @@ from alchemiser.broker.models import (
     Quote,
     TradingSession,
 )
+from alchemiser.market.symbols import alpaca_symbol
 from alchemiser.money import to_decimal
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -80,7 +81,7 @@ def submit_body(request: OrderRequest) -> dict[str, str]:
     (which the API documents) keeps a 9-decimal fractional quantity exact.
     """
     body = {
-        "symbol": request.symbol,
+        "symbol": alpaca_symbol(request.symbol),
         "qty": _plain(request.qty),
         "side": request.side.value,
         "type": request.type.value,

@@ -94,7 +94,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def _load(path: Path, data: Path) -> tuple[Program, PriceHistory]:
     program = compile_symphony(load_symphony(path))
-    return program, load_price_directory(data, program.tickers)
+    try:
+        return program, load_price_directory(data, program.tickers)
+    except MissingTickersError as exc:
+        raise exc.spelled(program.spellings) from None
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -222,7 +225,8 @@ def run_validate(args: argparse.Namespace) -> int:
         if missing:
             failures += 1
             print(
-                f"{path.name}: no price data in {args.data} for: {', '.join(missing)}",
+                f"{path.name}: no price data in {args.data} for: "
+                f"{', '.join(program.as_written(missing))}",
                 file=sys.stderr,
             )
             continue

@@ -58,7 +58,7 @@ from alchemiser.dsl.ast import (
     WeightSpecified,
 )
 from alchemiser.dsl.indicators import INDICATORS, STDEV_MIN_WINDOW
-from alchemiser.dsl.parser import TICKER_PATTERN
+from alchemiser.market.symbols import canonical_or_none
 
 FUNCTIONS: Final[Mapping[str, str]] = {
     "current-price": "current-price",
@@ -249,10 +249,12 @@ class _Fields:
         value = self.text(key, what)
         if value is None:
             return None
-        ticker = value.strip().upper()
-        if not TICKER_PATTERN.fullmatch(ticker):
+        ticker = canonical_or_none(value)
+        if ticker is None:
             self.fail(
-                f"expected a ticker symbol such as 'SPY' for {what}, found {_describe(value)}", key
+                f"expected a ticker symbol such as 'SPY' or 'BRK/B' for {what}, "
+                f"found {_describe(value)}",
+                key,
             )
             return None
         return ticker

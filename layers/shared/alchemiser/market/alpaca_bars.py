@@ -36,12 +36,14 @@ from alpaca.data.timeframe import TimeFrame
 from requests.adapters import HTTPAdapter
 
 from alchemiser.errors import ConfigurationError, DataError, TransientError
+from alchemiser.market.loader import ticker_of_name
 from alchemiser.market.s3_data import (
     NEW_YORK,
     LatestTrade,
     S3PriceObjects,
     closes_from_frame,
 )
+from alchemiser.market.symbols import alpaca_symbol
 
 # Alpaca's free SIP history starts in 2016; a ticker new to the store is fetched from here.
 DEFAULT_HISTORY_START = date(2016, 1, 4)
@@ -139,7 +141,7 @@ class AlpacaDailyBars:
         naming every ticker Alpaca has no bars for, or whose stored last day it cannot
         confirm; the other tickers are refreshed first.
         """
-        wanted = list(dict.fromkeys(t.strip().upper() for t in tickers))
+        wanted = list(dict.fromkeys(ticker_of_name(t) for t in tickers))
         present = store.tickers()
         stored = {t: store.read(t) for t in wanted if t in present}
         starts = {t: _last_day(stored[t]) if t in stored else self.history_start for t in wanted}
@@ -170,8 +172,9 @@ class AlpacaDailyBars:
         self, tickers: Sequence[str], start: date, through: date
     ) -> dict[str, pd.Series]:
         """Return adjusted daily closes per ticker for [start, through] (empty when none)."""
+        symbols = {alpaca_symbol(t): t for t in tickers}
         request = StockBarsRequest(
-            symbol_or_symbols=list(tickers),
+            symbol_or_symbols=list(symbols),
             timeframe=TimeFrame.Day,
             start=datetime.combine(start, time(0), NEW_YORK),
             end=datetime.combine(through, time(23, 59, 59), NEW_YORK),
@@ -182,7 +185,7 @@ class AlpacaDailyBars:
         barset = call_alpaca(what, lambda: self.client.get_stock_bars(request))
         if not isinstance(barset, BarSet):
             raise ConfigurationError(f"{what}: expected a BarSet, found {type(barset).__name__}")
-        return {t: _bars_to_closes(t, barset.data.get(t, ()), what) for t in tickers}
+        return {t: _bars_to_closes(t, barset.data.get(s, ()), what) for s, t in symbols.items()}
 
     def _fetch_grouped(self, starts: Mapping[str, date], through: date) -> dict[str, pd.Series]:
         # One request per distinct start day: normally every ticker shares one.
@@ -208,15 +211,17 @@ class AlpacaLatestPrices:
         """Return the latest trade of each ticker that has one (others are left out)."""
         if not tickers:
             return {}
-        request = StockLatestTradeRequest(symbol_or_symbols=list(tickers), feed=self.feed)
+        symbols = {alpaca_symbol(t): ticker_of_name(t) for t in tickers}
+        request = StockLatestTradeRequest(symbol_or_symbols=list(symbols), feed=self.feed)
         what = f"latest trades for {', '.join(tickers)}"
         trades = call_alpaca(what, lambda: self.client.get_stock_latest_trade(request))
         latest: dict[str, LatestTrade] = {}
         for symbol, trade in trades.items():
             if not isinstance(trade, Trade):
                 raise ConfigurationError(f"{what}: expected Trade models, found {trade!r}")
-            latest[symbol] = LatestTrade(
-                symbol=symbol, price=float(trade.price), at=trade.timestamp
+            ticker = symbols.get(symbol, ticker_of_name(symbol))
+            latest[ticker] = LatestTrade(
+                symbol=ticker, price=float(trade.price), at=trade.timestamp
             )
         return latest
 
