@@ -211,7 +211,7 @@ def test_s3_today_gets_a_row_of_latest_trades_and_a_ticker_without_one_is_stale(
     # Then its last row is today's latest SPY price, and TLT is reported stale
     assert history.day(len(history.dates) - 1) == JUL_31
     assert history.closes[-1, 0] == 746.5 and np.isnan(history.closes[-1, 1])
-    report = check_prices(history, JUL_31, ["SPY", "TLT"])
+    report = check_prices(history, JUL_31, ["SPY", "TLT"], since=JUL_29)
     assert [(i.ticker, i.kind) for i in report.issues] == [("TLT", IssueKind.STALE)]
     assert "today's row from the latest trades" in market.describe()
 

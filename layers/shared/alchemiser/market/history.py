@@ -108,6 +108,17 @@ class PriceHistory:
             filled_gaps=_filled_up_to(self.filled_gaps, end),
         )
 
+    def with_closes(self, closes: FloatArray) -> PriceHistory:
+        """Return the same calendar and tickers holding ``closes`` instead."""
+        return PriceHistory(
+            dates=self.dates,
+            tickers=self.tickers,
+            closes=np.array(closes, dtype=np.float64),
+            synthetic=self.synthetic,
+            source=self.source,
+            filled_gaps=self.filled_gaps,
+        )
+
     @property
     def first_valid(self) -> dict[str, int]:
         """Row of each ticker's first close (len(dates) if it has none)."""
