@@ -67,15 +67,15 @@ def test_a_lone_ticker_is_judged_by_its_own_volatility_alone(
 
 
 def test_a_calm_funds_wiggle_under_one_percent_is_not_flagged_but_a_larger_one_is() -> None:
-    # Given a T-bill-like fund (0.01 %/day) with a -0.9 % print, and later a -1.5 % one
+    # Given a T-bill-like fund (0.01 %/day) with a -0.9 % print, and later a -2.5 % one
     closes = zigzag(80, step=0.0001)
     level = closes[-1]
-    closes += [level * 0.991, level, level, level * 0.985, level, level]
+    closes += [level * 0.991, level, level, level * 0.975, level, level]
     history = market({"BIL": closes})
 
     report = check_prices(history, history.day(-1), ["BIL"])
 
-    # Then both are ~100 sigma, but only the one over the 1 % floor is flagged
+    # Then both are far beyond 8 sigma, but only the one over the 1 % floor is flagged
     assert found(report, IssueKind.BAD_PRINT) == {("BIL", history.day(83))}
 
 
@@ -185,10 +185,10 @@ def independent(count: int, days: int = 100, seed: int = 3) -> dict[str, list[fl
 @pytest.mark.parametrize(
     ("others_abnormal", "lone_sigmas", "flagged"),
     [
-        (0, 10.0, True),  # a calm market: a 10-sigma move of a ticker without peers
-        (5, 10.0, False),  # 5 of 19 others moved 4 sigma: a market-wide day
+        (0, 11.0, True),  # a calm market: an 11-sigma move of a ticker without peers
+        (5, 11.0, False),  # 5 of 19 others moved 4 sigma: a market-wide day
         (5, 25.0, True),  # even then, 25 sigma is beyond the raised bar (20)
-        (1, 10.0, True),  # one other ticker moving is not the market
+        (1, 11.0, True),  # one other ticker moving is not the market
     ],
 )
 def test_on_a_market_wide_day_the_bar_for_a_ticker_without_peers_rises(

@@ -52,3 +52,51 @@ def test_a_20_percent_error_in_spy_fails_its_book_closed(
     assert books["tech-momentum"]["status"] != "failed"
     assert books["klm-ensemble"]["status"] != "failed"
     assert ordered
+
+
+LATER = date(2026, 7, 31)  # two months after the shared data's unadjusted SOXS split
+BOOKS = """stages:
+  dev:
+    books:
+      - id: holds-soxs
+        strategy: holds_soxs.clj
+        share: 0.4
+      - id: reads-soxs
+        strategy: reads_soxs.clj
+        share: 0.4
+"""
+# Holds SOXS, but decides on SOXL's RSI alone: SOXS's broken history changes nothing.
+HOLDS_SOXS = """(defsymphony "holds SOXS" {}
+  (if (> (rsi "SOXL" {:window 10}) 101) [(asset "SOXL")] [(asset "SOXS")]))
+"""
+# Decides on SOXS's 60-day return, which spans the unadjusted split.
+READS_SOXS = """(defsymphony "reads SOXS" {}
+  (if (> (cumulative-return "SOXS" {:window 60}) -80) [(asset "SOXL")] [(asset "TQQQ")]))
+"""
+
+
+def test_a_flagged_close_stops_only_the_book_whose_allocation_depends_on_it(
+    cycle: RunCycle, tmp_path: Path
+) -> None:
+    # Given the real data, whose SOXS history has a step on 2026-05-26 that no peer
+    # explains, and two books: one decides on SOXS's history, the other only holds SOXS
+    strategies = tmp_path / "strategies"
+    strategies.mkdir()
+    (strategies / "books.yaml").write_text(BOOKS)
+    (strategies / "holds_soxs.clj").write_text(HOLDS_SOXS)
+    (strategies / "reads_soxs.clj").write_text(READS_SOXS)
+
+    # When the cycle runs two months later
+    _, summary = cycle(LATER, strategies_dir=strategies)
+
+    # Then the book that reads SOXS's history fails closed, naming the flagged close
+    books = {b["book_id"]: b for b in summary["books"]}
+    assert books["reads-soxs"]["status"] == "failed"
+    assert "SOXS 2026-05-26: suspicious" in books["reads-soxs"]["reason"]
+    # And the other trades, saying which flagged close it does not depend on
+    assert books["holds-soxs"]["status"] != "failed"
+    assert (
+        "does not depend on the flagged close(s) SOXS 2026-05-26" in books["holds-soxs"]["reason"]
+    )
+    ordered = {symbol for _, symbol, _, _, _ in broker_orders(tmp_path / "home")}
+    assert ordered == {"SOXS"}

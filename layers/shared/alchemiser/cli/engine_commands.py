@@ -9,9 +9,11 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from alchemiser.backtest.data_check import check_symphony_data
 from alchemiser.backtest.symphony import SymphonyBacktest, backtest_symphony
 from alchemiser.books.config import validate_all_stages
 from alchemiser.cli.output import fail, number, percent, print_json, progress_bar
+from alchemiser.cli.quality_output import STRICT_HELP, check_backtest, check_eval, refuse
 from alchemiser.dsl.composer_json import ComposerImportError, load_composer_json
 from alchemiser.dsl.engine import WarmupError, evaluate_on
 from alchemiser.dsl.parser import load_symphony
@@ -21,7 +23,7 @@ from alchemiser.dsl.trace import render_trace
 from alchemiser.dsl.writer import write_symphony
 from alchemiser.errors import ConfigurationError
 from alchemiser.market.history import MissingTickersError, PriceHistory
-from alchemiser.market.loader import load_price_directory
+from alchemiser.market.loader import load_price_directory, ticker_files
 
 # Errors a user can cause with a bad file, bad data or a bad date; reported, not raised.
 USER_ERRORS = (
@@ -60,6 +62,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--trace", action="store_true", help="explain every decision taken on that day")
+    p.add_argument("--strict", action="store_true", help=STRICT_HELP)
     p.set_defaults(handler=run_eval)
 
     p = commands.add_parser("backtest", help="simulate a symphony over history")
@@ -75,13 +78,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.add_argument("--allocations-out", type=Path, help="write date,weights (JSON) for every day")
     p.add_argument("--equity-out", type=Path, help="write date,equity,return for every day")
+    p.add_argument("--strict", action="store_true", help=STRICT_HELP)
     p.set_defaults(handler=run_backtest_command)
 
     p = commands.add_parser(
         "validate", help="check symphony files (and books.yaml), reporting every error"
     )
     p.add_argument("files", type=Path, nargs="+")
-    p.add_argument("--data", type=Path, help="also check that every ticker has price data here")
+    p.add_argument(
+        "--data",
+        type=Path,
+        help="also check that every ticker has price data here, and the data's quality",
+    )
+    p.add_argument("--strict", action="store_true", help=STRICT_HELP)
     p.set_defaults(handler=run_validate)
 
     p = commands.add_parser(
@@ -105,10 +114,13 @@ def run_eval(args: argparse.Namespace) -> int:
         program, history = _load(args.file, args.data)
         day = args.date or history.day(len(history.dates) - 1)
         allocation = evaluate_on(program, history, day, trace=args.trace)
+        quality = check_eval(program, history, day)
     except USER_ERRORS as exc:
         return fail(str(exc))
+    if args.strict and not quality.check.ok:
+        return refuse(quality.check, f"evaluating {args.file.name}")
     if args.json:
-        print_json(allocation.to_json_dict())
+        print_json(allocation.to_json_dict() | {"data_quality": quality.to_json_dict()})
         return 0
     print(f"{program.symphony.name} ({args.file.name}) as of {day}")
     for ticker, weight in sorted(allocation.weights.items(), key=lambda item: -item[1]):
@@ -118,6 +130,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if allocation.trace is not None:
         print()
         print(render_trace(allocation.trace))
+    print()
+    print("\n".join(quality.lines()))
     return 0
 
 
@@ -135,15 +149,18 @@ def run_backtest_command(args: argparse.Namespace) -> int:
                 slippage_bps=args.slippage_bps,
                 progress=progress,
             )
+        quality = check_backtest(program, history, backtest, slippage_bps=args.slippage_bps)
     except USER_ERRORS as exc:
         return fail(str(exc))
+    if args.strict and not quality.check.ok:
+        return refuse(quality.check, f"backtesting {args.file.name}")
     if args.allocations_out:
         _write_allocations(args.allocations_out, backtest)
     if args.equity_out:
         _write_equity(args.equity_out, backtest)
     metrics = backtest.result.metrics
     if args.json:
-        print_json(metrics.to_json_dict())
+        print_json(metrics.to_json_dict() | {"data_quality": quality.to_json_dict()})
         return 0
     symphony = program.symphony
     settings = f"rebalance {symphony.frequency.value}"
@@ -172,6 +189,8 @@ def run_backtest_command(args: argparse.Namespace) -> int:
         )
     for label, value in rows:
         print(f"  {label:<26}{value}")
+    print()
+    print("\n".join(quality.lines()))
     return 0
 
 
@@ -200,41 +219,83 @@ def _write_equity(path: Path, backtest: SymphonyBacktest) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    failures = 0
     available: set[str] | None = None
     if args.data is not None:
         try:
-            available = set(load_price_directory(args.data).tickers)
+            available = set(ticker_files(args.data))
         except USER_ERRORS as exc:
             return fail(str(exc))
+    failures = 0
+    missing: dict[str, str] = {}  # every ticker without data -> its spelling in a file
+    lacking_files: list[Path] = []
     for path in args.files:
         if path.suffix in (".yaml", ".yml"):
             failures += _validate_books(path)
             continue
-        try:
-            program = compile_symphony(load_symphony(path))
-        except SymphonyError as exc:
+        program = _read_symphony(path)
+        if program is None:
             failures += 1
-            print(str(exc), file=sys.stderr)
-            continue
-        except OSError as exc:
+        elif available is None:
+            print(f"ok {_summary(path, program)}")
+        elif not set(program.tickers) <= available:
             failures += 1
-            print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
-            continue
-        missing = sorted(set(program.tickers) - available) if available is not None else []
-        if missing:
-            failures += 1
-            print(
-                f"{path.name}: no price data in {args.data} for: "
-                f"{', '.join(program.as_written(missing))}",
-                file=sys.stderr,
-            )
-            continue
-        print(f"ok {path.name}: {len(program.ops)} distinct nodes, {len(program.tickers)} tickers")
+            lacking_files.append(path)
+            lacking = sorted(set(program.tickers) - available)
+            missing |= {t: program.spellings.get(t, t) for t in lacking if t not in missing}
+            written = ", ".join(program.as_written(lacking))
+            print(f"{path.name}: no price data in {args.data} for: {written}", file=sys.stderr)
+        else:
+            failures += _validate_data(path, program, args.data, strict=args.strict)
+    if missing:
+        print(_missing_summary(missing, args.data, lacking_files), file=sys.stderr)
     if failures:
         print(f"{failures} of {len(args.files)} file(s) have errors", file=sys.stderr)
         return 1
     return 0
+
+
+def _read_symphony(path: Path) -> Program | None:
+    """Compile a symphony file, printing why not (and returning None) when it cannot be."""
+    try:
+        return compile_symphony(load_symphony(path))
+    except SymphonyError as exc:
+        print(str(exc), file=sys.stderr)
+    except OSError as exc:
+        print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+    return None
+
+
+def _summary(path: Path, program: Program) -> str:
+    return f"{path.name}: {len(program.ops)} distinct nodes, {len(program.tickers)} tickers"
+
+
+def _validate_data(path: Path, program: Program, data: Path, *, strict: bool) -> int:
+    """Check the quality of a symphony's closes in ``data``; return 1 when it fails."""
+    try:
+        history = load_price_directory(data, program.tickers)
+        last = history.day(len(history.dates) - 1)
+        check = check_symphony_data(program, history, last)
+    except USER_ERRORS as exc:
+        print(f"{path.name}: {exc}", file=sys.stderr)
+        return 1
+    if check.ok:
+        print(f"ok {_summary(path, program)}, data through {last}: no data-quality issue")
+        return 0
+    status = "error" if strict else "ok"
+    out = sys.stderr if strict else sys.stdout
+    print(f"{status} {_summary(path, program)}, data through {last}:", file=out)
+    for line in check.lines():
+        print(f"  {line}", file=out)
+    return 1 if strict else 0
+
+
+def _missing_summary(missing: dict[str, str], data: Path, files: list[Path]) -> str:
+    names = ", ".join(missing[t] for t in sorted(missing))
+    sources = " ".join(str(f) for f in files)
+    return (
+        f"missing from {data}: {len(missing)} ticker(s): {names}\n"
+        f"  fetch them from Alpaca with: alchemiser data pull --data {data} --from {sources}"
+    )
 
 
 def _validate_books(path: Path) -> int:

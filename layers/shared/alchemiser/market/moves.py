@@ -16,7 +16,9 @@ done: ``r_t ~ a + beta * r_k,t``; the residual ``e_t`` is what it leaves unexpla
    does not, and T-bill funds step by a fraction of that on ex-dividend days;
 2. it is abnormal for the ticker itself: ``|r_t - mean| >= MIN_SIGMAS`` (3) sigma of
    its own trailing returns when it has close peers, ``OWN_SIGMAS`` (8) when it has none
-   (then its own volatility is all there is to go on);
+   (then its own volatility is all there is to go on: a bar of 10 would let a 20 %
+   error in SPY through whenever its daily volatility exceeded 2 %, as in 1998, when
+   SPY had no peer in this data);
 3. its best peer does not explain it: ``|e_t| >= PEER_SIGMAS (8) * sigma_e`` and
    ``|e_t| >= UNEXPLAINED_SHARE`` (50 %) of the move;
 4. no close peer that itself moved ``CORROBORATION_SIGMAS`` (3) sigma that day implies a
@@ -34,7 +36,10 @@ leveraged or inverse twin is still caught that day: its twin's residual is a fra
 of a percent.
 
 The peers are the other tickers of the history checked: the cycle and the commands load
-the tickers a symphony reads, so a symphony with few tickers leans on rule 2 (8 sigma).
+the tickers a symphony reads, so a symphony with few tickers leans on rule 2, and a
+genuine market-wide day may be flagged for it (SPY's -3.5 % of 2007-02-27 is 8.9 sigma
+after a calm winter and has no peer in ``tqqq_ftlt.clj``'s tickers); which allocations
+such a close decided is then what matters (``alchemiser.backtest.data_check``).
 
 Measured on the 51 real ETFs of ``../shared/data/prices`` (all of them as peers, every
 day of every ticker, ~247,000 closes): the rule flags the three known bad closes (BTAL

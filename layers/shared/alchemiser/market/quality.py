@@ -55,7 +55,11 @@ class IssueKind(StrEnum):
 
 
 class Issue(BaseModel):
-    """One problem with one ticker's closes, dated where it occurs (``value``: that close)."""
+    """One problem with one ticker's closes, dated where it occurs.
+
+    ``value`` is the close of that day; ``move`` its change from the previous close, for
+    the issues about a move (``bad_print``, ``suspicious``).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -64,6 +68,7 @@ class Issue(BaseModel):
     kind: IssueKind
     detail: str
     value: float | None = None
+    move: float | None = None
 
     @property
     def message(self) -> str:
@@ -259,7 +264,8 @@ class _TickerScan:
             kind = IssueKind.BAD_PRINT if undone else IssueKind.SUSPICIOUS
             undone_row = move.row + 1 if undone else -1
             detail = self._describe(move, undone)
-            issues.append(self._issue(self.history.day(move.row), kind, detail, move.row))
+            issue = self._issue(self.history.day(move.row), kind, detail, move.row)
+            issues.append(issue.model_copy(update={"move": move.move}))
         return issues
 
     def _undone(self, move: UnexplainedMove) -> bool:
