@@ -61,7 +61,7 @@ class RefreshedMarketData:
         with self._lock:
             stale = sorted({t for t in tickers if (t, through) not in self._refreshed})
             if stale:
-                self._bars.refresh_s3_prices(self._store, stale, through)
+                self._bars.refresh_prices(self._store, stale, through)
                 self._refreshed.update((t, through) for t in stale)
         return self._market.history(tickers, day)
 

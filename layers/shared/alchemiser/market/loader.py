@@ -143,6 +143,18 @@ def save_price_directory(
     return written
 
 
+def read_closes(path: Path, ticker: str) -> pd.Series:
+    """Return one price file's closes by ascending date (name: ``ticker``); check every row."""
+    series = _read_series(path, ticker)
+    index = pd.DatetimeIndex(series.dates.astype("datetime64[ns]"), name=DATE_COLUMN)
+    return pd.Series(series.closes, index=index, name=ticker)
+
+
+def file_columns(path: Path) -> list[str]:
+    """Return the column names of a price file."""
+    return list(_read_table(path).column_names)
+
+
 def ticker_of_name(name: str) -> str:
     """Return the ticker a file stem or a user's text names (``brk_b`` -> ``BRK.B``)."""
     return canonical_or_none(name) or name.strip().upper()

@@ -42,6 +42,7 @@ from alchemiser.storage.s3 import normalise_prefix
 
 NEW_YORK = ZoneInfo("America/New_York")
 SUFFIX = ".parquet"
+SETTLE_MINUTES = 30
 
 
 def new_york_today() -> date:
@@ -56,6 +57,21 @@ def previous_xnys_session(day: date) -> date:
     if calendar.is_session(stamp):
         return pd.Timestamp(calendar.previous_session(stamp)).date()
     return pd.Timestamp(calendar.date_to_session(stamp, direction="previous")).date()
+
+
+def last_closed_session(now: datetime) -> date:
+    """Return the last NYSE session whose close is at least ``SETTLE_MINUTES`` before ``now``.
+
+    Alpaca's daily bar of a session is final some minutes after the close (late prints),
+    so a session that closed moments ago is not yet complete.
+    """
+    calendar = _xnys()
+    stamp = pd.Timestamp(now.astimezone(NEW_YORK).date())
+    session = stamp if calendar.is_session(stamp) else calendar.date_to_session(stamp, "previous")
+    settled = pd.Timestamp(calendar.session_close(session)) + pd.Timedelta(minutes=SETTLE_MINUTES)
+    if pd.Timestamp(now) < settled:
+        session = calendar.previous_session(session)
+    return pd.Timestamp(session).date()
 
 
 @functools.cache
