@@ -13,6 +13,7 @@ one.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final
 
@@ -39,6 +40,7 @@ def canonical_symbol(text: str) -> str:
     return found
 
 
+@functools.lru_cache(maxsize=8192)
 def canonical_or_none(text: str) -> str | None:
     """Return the canonical spelling of ``text``, or None when it is not a symbol."""
     upper = text.strip().upper()
