@@ -157,18 +157,22 @@ def test_a_symphonys_tickers_are_pulled_and_validate_then_finds_nothing_missing(
     tickers = compile_symphony(load_symphony(MODS)).tickers
     code, _, err = (main(["validate", str(MODS), "--data", str(PRICES_DIR)]), *capsys.readouterr())
     assert code == 0, err
-    server = AlpacaBarsServer({t: real(t) for t in tickers}, page_size=5000)
+    server = AlpacaBarsServer({t: real(t) for t in tickers})
 
     # When its tickers are pulled from the symphony file
     with responses.RequestsMock() as mock:
         server.install(mock)
         code, out, _ = pull(
-            capsys, "--data", str(prices), "--from", str(MODS), "--through", str(JUL_31)
+            capsys,
+            *("--data", str(prices), "--from", str(MODS)),
+            *("--start", "2025-01-02", "--through", str(JUL_31)),
         )
 
-    # Then every one of them has its file, and validate finds nothing missing
+    # Then every one of them has its file, from the day asked for, and validate finds
+    # nothing missing
     assert code == 0, out
     assert f"new tickers: {len(tickers)}" in out
+    assert server.requests[0]["start"].startswith("2025-01-02")
     code = main(["validate", str(MODS), "--data", str(prices)])
     out, err = capsys.readouterr()
     assert code == 0, err

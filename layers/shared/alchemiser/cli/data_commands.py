@@ -39,7 +39,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="fill or bring up to date a price directory from Alpaca's adjusted daily bars",
         description="Pulls Alpaca's split- and dividend-adjusted daily bars into DIR: the "
         "tickers of the --from files and --tickers, or every ticker already in DIR. A "
-        "ticker new to DIR gets its history from 2016 (Alpaca's free history); a stored "
+        "ticker new to DIR gets its history from --start (default 2016-01-04); a stored "
         "one is brought up to date and re-based if a split or dividend changed its past. "
         f"Needs an Alpaca API key in {KEY_SETTINGS} (paper keys work).",
     )
@@ -57,6 +57,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--through", type=_day, help="last day to pull (default: the last session that closed)"
     )
+    p.add_argument(
+        "--start",
+        type=_day,
+        help="first day of history for tickers new to DIR (default 2016-01-04, "
+        "the start of Alpaca's free history)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(handler=run_pull)
 
@@ -64,7 +70,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def run_pull(args: argparse.Namespace) -> int:
     # The Alpaca SDK and the market code are loaded here, not when the CLI starts.
     from alchemiser.errors import ConfigurationError, DataError, TransientError
-    from alchemiser.market.alpaca_bars import AlpacaDailyBars, RefreshError, make_data_client
+    from alchemiser.market.alpaca_bars import (
+        DEFAULT_HISTORY_START,
+        AlpacaDailyBars,
+        RefreshError,
+        make_data_client,
+    )
     from alchemiser.market.directory_store import DirectoryPriceStore
     from alchemiser.market.s3_data import last_closed_session
     from alchemiser.settings import Settings
@@ -82,7 +93,8 @@ def run_pull(args: argparse.Namespace) -> int:
             timeout_s=settings.http_timeout_s,
         )
         with progress_bar("pulling daily bars", unit="ticker") as progress:
-            results = AlpacaDailyBars(client).refresh_prices(store, tickers, through, progress)
+            bars = AlpacaDailyBars(client, history_start=args.start or DEFAULT_HISTORY_START)
+            results = bars.refresh_prices(store, tickers, through, progress)
         problems: tuple[str, ...] = ()
     except RefreshError as error:
         results, problems = error.refreshed, error.problems
