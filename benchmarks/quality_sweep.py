@@ -42,7 +42,7 @@ def sweep_injections(real: PriceHistory, every: int) -> None:
         column = real.tickers.index(ticker)
         rows = range(real.first_valid[ticker] + 100, len(real.dates), every)
         for factor in (1.2, 0.8):
-            caught, noise, missed = 0, 0, []
+            caught, noise, missed, below_bar = 0, 0, [], []
             for row in rows:
                 data = window(real, row, factor, column)
                 day = data.day(len(data.dates) - 1)
@@ -55,11 +55,14 @@ def sweep_injections(real: PriceHistory, every: int) -> None:
                     caught += 1
                 elif abs(moves.z[-1, column]) < MIN_SIGMAS:
                     noise += 1
+                elif abs(moves.z[-1, column]) < moves.sigmas_needed(len(data.dates) - 1, column):
+                    below_bar.append(day.isoformat())
                 else:
                     missed.append(day.isoformat())
             print(
                 f"  {ticker} x{factor}: {len(rows)} days, caught {caught}, within its own "
-                f"noise {noise}, missed {len(missed)} {missed}"
+                f"noise (< {MIN_SIGMAS:g} sigma) {noise}, below its peer's bar "
+                f"{len(below_bar)} {below_bar}, missed otherwise {len(missed)} {missed}"
             )
 
 

@@ -14,11 +14,12 @@ done: ``r_t ~ a + beta * r_k,t``; the residual ``e_t`` is what it leaves unexpla
 
 1. ``|r_t| >= MIN_MOVE`` (1 %): smaller errors cannot move a signal that ordinary noise
    does not, and T-bill funds step by a fraction of that on ex-dividend days;
-2. it is abnormal for the ticker itself: ``|r_t - mean| >= MIN_SIGMAS`` (3) sigma of
-   its own trailing returns when it has close peers, ``OWN_SIGMAS`` (8) when it has none
-   (then its own volatility is all there is to go on: a bar of 10 would let a 20 %
-   error in SPY through whenever its daily volatility exceeded 2 %, as in 1998, when
-   SPY had no peer in this data);
+2. it is abnormal for the ticker itself, in sigma of its own trailing returns: at
+   least ``MIN_SIGMAS`` (3) when its best peer is a perfect twin (|rho| = 1), rising
+   linearly to ``OWN_SIGMAS`` (8) at the loosest peer (|rho| = 0.8) and for a ticker
+   without one (then its own volatility is all there is to go on: a bar of 10 would
+   let a 20 % error in SPY through whenever its daily volatility exceeded 2 %, as in
+   1998, when SPY had no peer in this data);
 3. its best peer does not explain it: ``|e_t| >= PEER_SIGMAS (8) * sigma_e`` and
    ``|e_t| >= UNEXPLAINED_SHARE`` (50 %) of the move;
 4. no close peer that itself moved ``CORROBORATION_SIGMAS`` (3) sigma that day implies a
@@ -30,29 +31,30 @@ done: ``r_t ~ a + beta * r_k,t``; the residual ``e_t`` is what it leaves unexpla
 
 On a **market-wide day** (at least ``STRESS_SHARE``, 10 %, of the other tickers, and at
 least two, moved ``STRESS_SIGMAS``, 3, sigma or more) correlations and volatilities
-estimated in calm weeks understate the day, so the bars of 2 (for a ticker without
-peers) and 3 are multiplied by ``STRESS_FACTOR`` (2.5). A print in a ticker with a
+estimated in calm weeks understate the day, so the bar of 3 and that of 2 for a ticker
+without peers are multiplied by ``STRESS_FACTOR`` (2.5). A print in a ticker with a
 leveraged or inverse twin is still caught that day: its twin's residual is a fraction
 of a percent.
 
 The peers are the other tickers of the history checked: the cycle and the commands load
 the tickers a symphony reads, so a symphony with few tickers leans on rule 2, and a
 genuine market-wide day may be flagged for it (SPY's -3.5 % of 2007-02-27 is 8.9 sigma
-after a calm winter and has no peer in ``tqqq_ftlt.clj``'s tickers); which allocations
+after a calm winter and has no peer among ``tqqq_ftlt.clj``'s tickers); which allocations
 such a close decided is then what matters (``alchemiser.backtest.data_check``).
 
 Measured on the 51 real ETFs of ``../shared/data/prices`` (all of them as peers, every
-day of every ticker, ~247,000 closes): the rule flags the three known bad closes (BTAL
-2015-04-29, UUP 2007-06-20, SOXS 2026-05-26) and four genuine moves (LQD 2008-09-16,
-BSV 2008-10-01, AGG 2008-10-10: bond funds without a close peer in the 2008 crisis;
-XLF 2007-08-06, +5.1 % while its peers rose half as much) and nothing else: none of the
-days of UVXY/SVXY in 2018-02, SOXL/SOXS in 2025-04 or any ticker in 2020-03. A +20 % or
--20 % error injected into the latest close of SPY, QQQE or TQQQ on every 7th trading day
-(4,542 trials) was caught every time except when the error was within 3 sigma of the
-ticker's own volatility (TQQQ in storms: 89 of its 1,156 trials) or on a market-wide day
-after a peer's 8-sigma event or matched by an abnormal peer (5 trials: 2011-08-04,
-2020-03-10, 2020-03-11, 2025-04-04). When the broken ticker is another one's best peer,
-that one may be flagged with it (7 trials), never on another day. The tests in
+day of every ticker, ~247,000 closes) by ``benchmarks/quality_sweep.py``: the rule flags
+the three known bad closes (BTAL 2015-04-29, UUP 2007-06-20, SOXS 2026-05-26) and three
+genuine moves (LQD 2008-09-16, BSV 2008-10-01, AGG 2008-10-10: bond funds without a
+close peer in the 2008 crisis) and nothing else: none of the days of UVXY/SVXY in
+2018-02, SOXL/SOXS in 2025-04 or any ticker in 2020-03. A +20 % or -20 % error injected
+into the latest close of SPY, QQQE or TQQQ on every 7th trading day (4,542 trials) was
+caught every time except when the error was within 3 sigma of the ticker's own
+volatility (TQQQ in storms: 89 of its 1,156 trials), on market-wide days after a peer's
+8-sigma event or matched by an abnormal peer (5 trials: 2011-08-04, 2020-03-10,
+2020-03-11, 2025-04-04), and once below the bar of SPY's peer then (2008-11-21, SPY's
+volatility 4 % a day). When the broken ticker is another one's best peer, that one may
+be flagged with it, never on another day. The tests in
 ``tests/unit/test_market_quality_real.py`` repeat this on a sparser sample.
 """
 
@@ -113,6 +115,17 @@ class UnexplainedMove:
     peer: PeerView | None
 
 
+def own_bar(correlation: FloatArray) -> FloatArray:
+    """Return the sigmas a move must reach for a ticker whose best peer has ``correlation``.
+
+    ``MIN_SIGMAS`` for a perfect twin, rising linearly to ``OWN_SIGMAS`` at the weakest
+    peer (``PEER_MIN_CORRELATION``): the looser the peer, the more the ticker stands on
+    its own volatility.
+    """
+    looseness = (1.0 - correlation) / (1.0 - PEER_MIN_CORRELATION)
+    return np.asarray(MIN_SIGMAS + (OWN_SIGMAS - MIN_SIGMAS) * np.clip(looseness, 0.0, 1.0))
+
+
 class MarketMoves:
     """Trailing statistics of every column of ``closes``, to judge any day's move."""
 
@@ -136,6 +149,15 @@ class MarketMoves:
         valid = np.isfinite(self.z)
         self._abnormal = valid & (np.abs(np.where(valid, self.z, 0.0)) >= STRESS_SIGMAS)
         self._valid = valid
+
+    def sigmas_needed(self, row: int, column: int) -> float:
+        """Return how many of its own sigmas a move of ``column`` on ``row`` must reach."""
+        rows = np.array([row], dtype=np.intp)
+        fit = _PeerFit(self.returns, rows, column)
+        if fit.close[0].any():
+            return float(own_bar(np.abs(fit.correlation[0, fit.best()[0]])))
+        factor = STRESS_FACTOR if self.market_wide(rows, column)[0] else 1.0
+        return OWN_SIGMAS * factor
 
     def market_wide(self, rows: IntArray, column: int) -> BoolArray:
         """Say, per row, whether enough *other* tickers moved abnormally that day."""
@@ -163,9 +185,13 @@ class MarketMoves:
         stressed = self.market_wide(rows, column)
         factor = np.where(stressed, STRESS_FACTOR, 1.0)
         has_peer = fit.close.any(axis=1)
-        abnormal = np.where(has_peer, own >= MIN_SIGMAS, own >= OWN_SIGMAS * factor)
         best = fit.best()
         at = np.arange(rows.size)
+        abnormal = np.where(
+            has_peer,
+            own >= own_bar(np.abs(fit.correlation[at, best])),
+            own >= OWN_SIGMAS * factor,
+        )
         residual, spread = np.abs(fit.residual[at, best]), fit.residual_sigma[at, best]
         with np.errstate(invalid="ignore"):
             best_explains = has_peer & (
