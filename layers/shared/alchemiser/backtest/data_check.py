@@ -84,7 +84,7 @@ class DataCheck:
             ],
         }
 
-    def lines(self) -> list[str]:
+    def lines(self, *, decided: bool = True) -> list[str]:
         """Return the findings for a person: one line per issue, then what they touched."""
         if self.report.ok:
             return ["data quality: no issue in the closes this symphony reads"]
@@ -98,7 +98,8 @@ class DataCheck:
                 f"  {self._name(issue.ticker)} {issue.date} {issue.kind.value} {value}: "
                 f"{issue.detail}"
             )
-        out.append(f"  decided on them: {self._decided_summary()}")
+        if decided:
+            out.append(f"  decided on them: {self._decided_summary()}")
         out.extend(f"  {h.describe(self._name(h.ticker))}" for h in self.held)
         return out
 

@@ -49,7 +49,7 @@ class EvalCheck:
     def lines(self) -> list[str]:
         if self.check.ok:
             return self.check.lines()
-        lines = [line for line in self.check.lines() if not line.startswith("  decided on")]
+        lines = self.check.lines(decided=False)
         if self.without is None:
             lines.append(f"  the allocation of {self.day} does not depend on them")
         else:
