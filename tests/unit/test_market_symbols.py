@@ -15,9 +15,8 @@ from alchemiser.market.loader import PriceFileError, load_price_directory
 from alchemiser.market.symbols import (
     SymbolError,
     alpaca_symbol,
+    canonical_or_none,
     canonical_symbol,
-    file_names,
-    is_symbol,
 )
 
 
@@ -35,7 +34,7 @@ def test_plain_tickers_are_their_own_canonical_symbol(plain: str) -> None:
     "text", ["", "BRK//B", "/BRK", "BRK.", "CRYPTO::BTC//USD", "BRK B", "SPY$", "ABCDEFGHIJKLMNOP"]
 )
 def test_text_that_is_no_symbol_is_refused_with_what_was_expected(text: str) -> None:
-    assert not is_symbol(text)
+    assert canonical_or_none(text) is None
     with pytest.raises(SymbolError, match=r'expected a ticker symbol such as "SPY" or "BRK/B"'):
         canonical_symbol(text)
 
@@ -43,11 +42,6 @@ def test_text_that_is_no_symbol_is_refused_with_what_was_expected(text: str) -> 
 def test_alpaca_spells_a_share_class_with_a_dot() -> None:
     assert alpaca_symbol("BRK/B") == "BRK.B"
     assert alpaca_symbol("SPY") == "SPY"
-
-
-def test_a_share_class_has_three_usual_file_names() -> None:
-    assert file_names("BRK/B", ".csv") == ("BRK.B.csv", "BRK_B.csv", "BRK-B.csv")
-    assert file_names("SPY", ".csv") == ("SPY.csv",)
 
 
 @pytest.mark.parametrize("written", ["BRK/B", "BRK.B", "BRK-B", "BRK_B"])

@@ -49,23 +49,6 @@ def canonical_or_none(text: str) -> str | None:
     return _SEPARATOR.sub(CANONICAL_SEPARATOR, upper)
 
 
-def is_symbol(text: str) -> bool:
-    """Say whether ``text`` is a ticker symbol in some usual spelling."""
-    return canonical_or_none(text) is not None
-
-
 def alpaca_symbol(symbol: str) -> str:
     """Return the spelling Alpaca's trading and market data APIs use (``BRK.B``)."""
     return canonical_symbol(symbol)
-
-
-def file_names(symbol: str, suffix: str) -> tuple[str, ...]:
-    """Return the usual file names of ``symbol``'s prices (``BRK.B.csv``, ``BRK_B.csv``, ...)."""
-    canonical = canonical_symbol(symbol)
-    spellings = dict.fromkeys(canonical.replace(".", sep) for sep in "._-")
-    return tuple(f"{name}{suffix}" for name in spellings)
-
-
-def as_written(symbols: list[str] | tuple[str, ...], spellings: dict[str, str]) -> list[str]:
-    """Return ``symbols`` in the spelling the user wrote them, where one is known."""
-    return [spellings.get(s, s) for s in symbols]
