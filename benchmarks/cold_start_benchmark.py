@@ -81,7 +81,7 @@ def measure(function: package_check.Function, source: str, runs: int) -> dict[st
     if source == "build":
         paths = package_check.import_paths(function, package_check.runtime_replica())
     else:
-        paths = [str(ROOT / function.code.path.relative_to(package_check.BUILD_DIR).name)]
+        paths = [str(function.code.path)]  # the library comes from the virtual environment
     samples = [time_once(function, paths, isolated=source == "build") for _ in range(runs)]
     row: dict[str, Any] = {"function": function.logical_id, "needs": list(function.needs)}
     for key in ("import_s", "adapters_s", "import_cpu_s", "adapters_cpu_s"):

@@ -262,15 +262,18 @@ def check_imports(function: Function, runtime: Path) -> str:
         json.dumps(import_paths(function, runtime)),
         json.dumps(function.needs),
     ]
-    result = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        env=smoke_environment(function),
-        cwd=function.code.path,
-        timeout=300,
-        check=False,
-    )
+    try:
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            env=smoke_environment(function),
+            cwd=function.code.path,
+            timeout=300,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return "its handler and adapters did not import within 300 s"
     if result.returncode == 0:
         return ""
     lines = result.stderr.strip().splitlines()
