@@ -6,9 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .tools/sam
 STAMP := $(VENV)/.installed
+# The browser tests open the report pages in Debian's Chromium (headless, offline).
+CHROMIUM ?= /usr/bin/chromium
 export SAM_CLI_TELEMETRY := 0
+export ALCHEMISER_CHROMIUM := $(CHROMIUM)
 
-.PHONY: setup run test lint typecheck template package-check pytest bench bench-cold-start clean
+.PHONY: setup run test lint typecheck template package-check pytest bench bench-analytics \
+	bench-cold-start clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +23,13 @@ $(STAMP): pyproject.toml
 $(SAM_VENV)/bin/sam:
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli>=1.120,<2'
+
+# Installed once, only when missing (CI and developers run as root on Debian).
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || \
+		{ echo "the browser tests need Chromium at $(CHROMIUM) (Debian: apt-get install chromium)" >&2; exit 1; }
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
 setup: $(STAMP)
 
@@ -42,7 +53,7 @@ template: $(STAMP) $(SAM_VENV)/bin/sam
 package-check: template
 	$(BIN)/python layers/package_check.py
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test: lint typecheck template package-check pytest
@@ -50,8 +61,11 @@ test: lint typecheck template package-check pytest
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_benchmark.py
 
+bench-analytics: $(STAMP)
+	$(BIN)/python benchmarks/analytics_benchmark.py
+
 bench-cold-start: $(STAMP)
 	$(BIN)/python benchmarks/cold_start_benchmark.py
 
 clean:
-	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache tests/artifacts

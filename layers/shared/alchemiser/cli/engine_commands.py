@@ -75,6 +75,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.add_argument("--allocations-out", type=Path, help="write date,weights (JSON) for every day")
     p.add_argument("--equity-out", type=Path, help="write date,equity,return for every day")
+    p.add_argument(
+        "--report",
+        type=Path,
+        metavar="OUT.html",
+        help="write a tearsheet page (charts and tables; plotly.js goes in assets/ beside it)",
+    )
+    p.add_argument(
+        "--benchmark",
+        metavar="TICKER|FILE.clj",
+        help="the report's benchmark: a ticker in --data or a symphony file (default SPY)",
+    )
     p.set_defaults(handler=run_backtest_command)
 
     p = commands.add_parser(
@@ -121,6 +132,8 @@ def run_eval(args: argparse.Namespace) -> int:
 def run_backtest_command(args: argparse.Namespace) -> int:
     if args.start and args.end and args.start > args.end:
         return fail(f"--start {args.start} is after --end {args.end}")
+    if args.benchmark and not args.report:
+        return fail("--benchmark sets the benchmark of the report: add --report OUT.html")
     try:
         program, history = _load(args.file, args.data)
         with progress_bar("evaluating") as progress:
@@ -138,8 +151,15 @@ def run_backtest_command(args: argparse.Namespace) -> int:
         _write_allocations(args.allocations_out, backtest)
     if args.equity_out:
         _write_equity(args.equity_out, backtest)
+    report = None
+    if args.report:
+        report = _write_report(args, backtest, history.synthetic)
+        if report is None:
+            return 1
     metrics = backtest.result.metrics
     if args.json:
+        if report:
+            print(report, file=sys.stderr)  # stdout stays one JSON object
         print_json(metrics.to_json_dict())
         return 0
     symphony = program.symphony
@@ -169,7 +189,31 @@ def run_backtest_command(args: argparse.Namespace) -> int:
         )
     for label, value in rows:
         print(f"  {label:<26}{value}")
+    if report:
+        print(report)
     return 0
+
+
+def _write_report(
+    args: argparse.Namespace, backtest: SymphonyBacktest, synthetic: frozenset[str]
+) -> str | None:
+    """Write the tearsheet; return the line that says where (None after an error)."""
+    # Imported here: the report's modules are needed only when one is asked for.
+    from alchemiser.analytics.backtest_report import DEFAULT_BENCHMARK, write_backtest_report
+
+    try:
+        files = write_backtest_report(
+            backtest,
+            args.report,
+            symphony_file=args.file,
+            data=args.data,
+            benchmark=args.benchmark or DEFAULT_BENCHMARK,
+            synthetic=synthetic,
+        )
+    except USER_ERRORS as exc:
+        fail(f"report not written: {exc}")
+        return None
+    return f"Report: {files.pages[0]} (charts: {files.chart_library})"
 
 
 def _write_allocations(path: Path, backtest: SymphonyBacktest) -> None:
