@@ -10,7 +10,8 @@ from datetime import date
 from pathlib import Path
 
 from alchemiser.backtest.symphony import SymphonyBacktest, backtest_symphony
-from alchemiser.books.config import validate_all_stages
+from alchemiser.books.config import load_hedge_policy, validate_all_stages
+from alchemiser.cli.hedge_backtest import run_hedge_backtest
 from alchemiser.cli.output import fail, number, percent, print_json, progress_bar
 from alchemiser.dsl.composer_json import ComposerImportError, load_composer_json
 from alchemiser.dsl.engine import WarmupError, evaluate_on
@@ -62,8 +63,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--trace", action="store_true", help="explain every decision taken on that day")
     p.set_defaults(handler=run_eval)
 
-    p = commands.add_parser("backtest", help="simulate a symphony over history")
-    p.add_argument("file", type=Path)
+    p = commands.add_parser(
+        "backtest", help="simulate a symphony (or, with --hedge, a stage's hedge) over history"
+    )
+    p.add_argument("file", type=Path, help="a .clj symphony, or books.yaml with --hedge")
     p.add_argument(
         "--data", type=Path, required=True, help="directory of per-ticker daily price files"
     )
@@ -86,6 +89,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="TICKER|FILE.clj",
         help="the report's benchmark: a ticker in --data or a symphony file (default SPY)",
     )
+    p.add_argument(
+        "--hedge", action="store_true", help="backtest the stage's hedge policy (file: books.yaml)"
+    )
+    p.add_argument("--stage", default="dev", help="with --hedge: the stage of books.yaml (dev)")
     p.set_defaults(handler=run_backtest_command)
 
     p = commands.add_parser(
@@ -130,6 +137,10 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_backtest_command(args: argparse.Namespace) -> int:
+    if args.hedge:
+        return run_hedge_backtest(args)
+    if args.file.suffix in (".yaml", ".yml"):
+        return fail(f"{args.file} is a books file: backtest its hedge with --hedge")
     if args.start and args.end and args.start > args.end:
         return fail(f"--start {args.start} is after --end {args.end}")
     if args.benchmark and not args.report:
@@ -287,6 +298,8 @@ def _validate_books(path: Path) -> int:
     for stage, books in stages.items():
         shares = ", ".join(f"{b.id} {b.share}" for b in books)
         print(f"ok {path.name} [{stage}]: {len(books)} books ({shares})")
+        policy = load_hedge_policy(path, stage)
+        print(f"   hedge: {policy.describe() if policy else 'none'}")
     return 0
 
 
