@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from alchemiser.aws_runtime import RefreshedMarketData
+from alchemiser.aws_market import RefreshedMarketData
 from alchemiser.market.history import PriceHistory
 
 
