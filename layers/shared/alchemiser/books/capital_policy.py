@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final, Self
+from typing import Any, Final, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -60,7 +60,19 @@ class CapitalPolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     rebalance: CapitalRebalance = CapitalRebalance.THRESHOLD
-    threshold: Decimal | None = Field(DEFAULT_THRESHOLD, gt=0, lt=1)
+    threshold: Decimal | None = Field(None, gt=0, lt=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_threshold(cls, data: Any) -> Any:
+        """Give the threshold rule its default threshold when none is given."""
+        if not isinstance(data, dict) or data.get("threshold") is not None:
+            return data
+        if CapitalRebalance(data.get("rebalance", CapitalRebalance.THRESHOLD)) is not (
+            CapitalRebalance.THRESHOLD
+        ):
+            return data
+        return {**data, "threshold": DEFAULT_THRESHOLD}
 
     @model_validator(mode="after")
     def _threshold_iff_threshold_rule(self) -> Self:
@@ -69,11 +81,6 @@ class CapitalPolicy(BaseModel):
         if self.rebalance is not CapitalRebalance.THRESHOLD and self.threshold is not None:
             raise ValueError(f"a {self.rebalance.value} capital policy takes no threshold")
         return self
-
-    @classmethod
-    def every(cls, rebalance: CapitalRebalance) -> CapitalPolicy:
-        """Return the calendar (or ``none``) policy ``rebalance``."""
-        return cls(rebalance=rebalance, threshold=None)
 
     def describe(self) -> str:
         """Say the policy in words, as the command line and reports show it."""
@@ -160,7 +167,8 @@ def _toward_goal(nav: Decimal, goal: Decimal) -> Decimal:
     """Return the cents that bring ``nav`` to ``goal``, rounded in the pool's favour."""
     if goal >= nav:
         return _cents_down(goal - nav)
-    return -(nav - goal).quantize(CENT, rounding=decimal.ROUND_UP)
+    # Rounding up never takes more than the book has (a NAV of a fraction of a cent).
+    return -min((nav - goal).quantize(CENT, rounding=decimal.ROUND_UP), nav)
 
 
 def _calendar_due(rebalance: CapitalRebalance, day: date, last: date | None) -> bool:
@@ -210,8 +218,6 @@ def _rebalance_due(
         if drift is None:
             return None, f"every book within {policy.threshold} of its target share"
         return TransferReason.DRIFT, drift
-    if not any(b in navs for b in targets):
-        return None, "no funded book to rebalance"
     if not _calendar_due(rule, day, last_rebalance):
         return None, f"{rule.value} rebalance already done on {last_rebalance}"
     since = f"last on {last_rebalance}" if last_rebalance else "never done before"

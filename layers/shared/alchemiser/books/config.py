@@ -272,7 +272,7 @@ def _stage_capital(checker: _Checker, stage: str, node: yaml.Node) -> CapitalPol
         if text == CapitalRebalance.THRESHOLD.value:
             return DEFAULT_CAPITAL_POLICY
         if text in {r.value for r in CapitalRebalance}:
-            return CapitalPolicy.every(CapitalRebalance(text))
+            return CapitalPolicy(rebalance=CapitalRebalance(text))
     threshold: Decimal | None = None
     if isinstance(value, yaml.ScalarNode) and value.tag in _NUMBER_TAGS:
         try:
