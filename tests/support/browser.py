@@ -63,7 +63,7 @@ _INSPECT = """() => {
       problems.push(`table ${t} does not fit: ${box.left}..${box.right} px in ${width}`);
     }
     // A table wider than its own block runs under the block beside it.
-    const block = table.closest("section").getBoundingClientRect();
+    const block = (table.closest("section") || document.body).getBoundingClientRect();
     if (box.right > block.right + 1) {
       problems.push(`table ${t} overflows its block: ${box.right} px past ${block.right}`);
     }

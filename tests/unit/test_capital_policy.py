@@ -139,11 +139,11 @@ def test_a_retired_book_is_neither_moved_nor_counted() -> None:
 
 
 def test_cents_round_in_the_pools_favour() -> None:
-    # Given NAVs with fractions of a cent: a must give 0.005 and b receive 0.005
-    navs = {"a": D("50000.005"), "b": D("49999.995")}
+    # Given NAVs with fractions of a cent: a must give 0.015 and b receive 0.015
+    navs = {"a": D("50000.015"), "b": D("49999.985")}
     decision = decide_capital(MONTHLY, date(2024, 2, 1), navs, D(0), HALVES, None)
-    # Then a gives a full cent and b receives nothing (under a cent): the pool gains
-    assert amounts(decision) == {"a": D("-0.01")}
+    # Then a gives 2 cents and b receives 1: the pool keeps the odd cent
+    assert amounts(decision) == {"a": D("-0.02"), "b": D("0.01")}
     assert decision.pool_change == D("0.01")
 
 
@@ -247,3 +247,10 @@ def test_the_first_funding_counts_as_the_calendar_rebalance(policy: CapitalPolic
     assert amounts(decision) == {"a": D(50_000), "b": D(50_000)}
     assert {t.reason for t in decision.transfers} == {TransferReason.FUND}
     assert decision.rebalanced
+
+
+def test_a_gap_under_a_cent_moves_nothing() -> None:
+    # Given a book 0.4 cents above its target: rounding up would take a whole cent
+    navs = {"a": D("50000.004"), "b": D("49999.996")}
+    decision = decide_capital(MONTHLY, date(2024, 2, 1), navs, D(0), HALVES, date(2024, 1, 2))
+    assert decision.rebalanced and decision.transfers == ()

@@ -165,6 +165,8 @@ def _cents_down(value: Decimal) -> Decimal:
 
 def _toward_goal(nav: Decimal, goal: Decimal) -> Decimal:
     """Return the cents that bring ``nav`` to ``goal``, rounded in the pool's favour."""
+    if abs(goal - nav) < CENT:
+        return ZERO  # under a cent: not a transfer
     if goal >= nav:
         return _cents_down(goal - nav)
     # Rounding up never takes more than the book has (a NAV of a fraction of a cent).
