@@ -54,6 +54,7 @@ from alchemiser.books.capital_policy import (
 )
 from alchemiser.books.planning import PlanningSettings
 from alchemiser.money import to_decimal
+from alchemiser.settings import Settings
 
 DateArray = np.ndarray
 
@@ -84,6 +85,25 @@ class PortfolioSettings:
     def __post_init__(self) -> None:
         if not self.capital > 0:
             raise ValueError(f"the starting capital must be > 0, was {self.capital}")
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, policy: CapitalPolicy, *, slippage_bps: float | None = None
+    ) -> PortfolioSettings:
+        """Return a local run's account: its starting cash, its broker's costs, its limits.
+
+        ``slippage_bps``, when given, replaces the broker's spread and slippage by that
+        cost per traded notional (as in a symphony backtest).
+        """
+        costs = CostModel(float(settings.sim_spread_bps), float(settings.sim_slippage_bps))
+        if slippage_bps is not None:
+            costs = CostModel(0.0, slippage_bps)
+        return cls(
+            capital=settings.sim_initial_cash,
+            policy=policy,
+            costs=costs,
+            planning=PlanningSettings.from_settings(settings),
+        )
 
 
 @dataclass(frozen=True)

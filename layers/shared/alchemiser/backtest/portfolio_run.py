@@ -156,6 +156,20 @@ def _book_result(
     )
 
 
+def schedule_books(
+    books: Sequence[tuple[BookConfig, Program]],
+    history: PriceHistory,
+    progress: Progress | None = None,
+) -> list[BookSchedule]:
+    """Evaluate every book's symphony on ``history`` (``progress``: books done of all)."""
+    schedules = []
+    for number, (config, program) in enumerate(books, start=1):
+        schedules.append(schedule_book(config, program, history))
+        if progress is not None:
+            progress(number, len(books))
+    return schedules
+
+
 def backtest_portfolio(
     books: Sequence[tuple[BookConfig, Program]],
     history: PriceHistory,
@@ -166,17 +180,21 @@ def backtest_portfolio(
     end: date | None = None,
     progress: Progress | None = None,
     inspect: Collection[date] = (),
+    schedules: Sequence[BookSchedule] | None = None,
 ) -> PortfolioBacktest:
-    """Backtest the books together in one account over ``[start, end]`` of ``history``."""
+    """Backtest the books together in one account over ``[start, end]`` of ``history``.
+
+    ``schedules``: the books' evaluations on ``history`` when the caller already has them
+    (:func:`schedule_books`); ``end`` must then be None.
+    """
     if end is not None:
+        if schedules is not None:
+            raise ValueError("pass schedules evaluated on the history, without an end")
         history = history.truncate(end)
     if len(history.dates) == 0:
         raise ValueError(f"the data has no day on or before {end}")
-    schedules = []
-    for number, (config, program) in enumerate(books, start=1):
-        schedules.append(schedule_book(config, program, history))
-        if progress is not None:
-            progress(number, len(books))
+    if schedules is None:
+        schedules = schedule_books(books, history, progress)
     symbols = sorted({t for s in schedules for t in s.tickers})
     closes = history.select(symbols).closes
     path = simulate_portfolio(

@@ -75,7 +75,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--slippage-bps",
         type=_non_negative,
-        help="cost per traded notional, in bps (default 0; books.yaml: the simulated broker's)",
+        help="cost per traded notional, in bps (default 0; for books.yaml the simulated "
+        "broker's spread and slippage)",
     )
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.add_argument("--allocations-out", type=Path, help="write date,weights (JSON) for every day")
@@ -145,10 +146,10 @@ def run_backtest_command(args: argparse.Namespace) -> int:
         from alchemiser.cli.portfolio_backtest import run_portfolio_backtest
 
         return run_portfolio_backtest(args)
-    if args.slippage_bps is None:
-        args.slippage_bps = 0.0
     if args.hedge:
         return run_hedge_backtest(args)
+    if args.slippage_bps is None:
+        args.slippage_bps = 0.0
     if args.start and args.end and args.start > args.end:
         return fail(f"--start {args.start} is after --end {args.end}")
     if args.benchmark and not args.report:

@@ -16,11 +16,8 @@ from pathlib import Path
 
 from alchemiser.analytics.metrics import Metrics
 from alchemiser.backtest.portfolio import PortfolioSettings
-from alchemiser.backtest.portfolio_rules import CostModel
 from alchemiser.backtest.portfolio_run import PortfolioBacktest, backtest_portfolio
-from alchemiser.books.capital_policy import CapitalPolicy
 from alchemiser.books.config import load_stage
-from alchemiser.books.planning import PlanningSettings
 from alchemiser.cli.output import fail, number, percent, print_json, progress_bar
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import compile_symphony
@@ -31,21 +28,6 @@ from alchemiser.market.loader import load_price_directory
 from alchemiser.settings import Settings
 
 _ERRORS = (ConfigurationError, SymphonyError, MissingTickersError, ValueError, OSError)
-
-
-def _settings(args: argparse.Namespace, policy: CapitalPolicy) -> PortfolioSettings:
-    """Return the backtest's settings: the stage's policy, the rest from the settings."""
-    settings = Settings()
-    if args.slippage_bps is None:
-        costs = CostModel(float(settings.sim_spread_bps), float(settings.sim_slippage_bps))
-    else:
-        costs = CostModel(0.0, args.slippage_bps)
-    return PortfolioSettings(
-        capital=settings.sim_initial_cash,
-        policy=policy,
-        costs=costs,
-        planning=PlanningSettings.from_settings(settings),
-    )
 
 
 def _refused_flags(args: argparse.Namespace) -> str | None:
@@ -72,7 +54,9 @@ def _run(args: argparse.Namespace) -> PortfolioBacktest:
     books = [(b, compile_symphony(load_symphony(path.parent / b.strategy))) for b in stage.books]
     tickers = sorted({t for _, program in books for t in program.tickers})
     history = load_price_directory(args.data, tickers)
-    settings = _settings(args, stage.capital)
+    settings = PortfolioSettings.from_settings(
+        Settings(), stage.capital, slippage_bps=args.slippage_bps
+    )
     with progress_bar("evaluating books") as progress:
         return backtest_portfolio(
             books,
