@@ -11,7 +11,7 @@ CHROMIUM ?= /usr/bin/chromium
 export SAM_CLI_TELEMETRY := 0
 export ALCHEMISER_CHROMIUM := $(CHROMIUM)
 
-.PHONY: setup run test lint typecheck template pytest bench bench-analytics clean
+.PHONY: setup run test lint typecheck template pytest bench bench-analytics bench-portfolio clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,9 @@ bench: $(STAMP)
 
 bench-analytics: $(STAMP)
 	$(BIN)/python benchmarks/analytics_benchmark.py
+
+bench-portfolio: $(STAMP)
+	$(BIN)/python benchmarks/portfolio_benchmark.py
 
 clean:
 	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache tests/artifacts
