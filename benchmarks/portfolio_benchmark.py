@@ -23,7 +23,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from alchemiser.backtest.portfolio import PortfolioSettings, simulate_portfolio
+from alchemiser.backtest.portfolio import simulate_portfolio
+from alchemiser.backtest.portfolio_models import PortfolioSettings
 from alchemiser.backtest.portfolio_run import backtest_portfolio, schedule_book
 from alchemiser.books.config import BookConfig
 from alchemiser.dsl.parser import load_symphony

@@ -14,12 +14,8 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from alchemiser.backtest.portfolio import (
-    BookSchedule,
-    PortfolioPath,
-    PortfolioSettings,
-    simulate_portfolio,
-)
+from alchemiser.backtest.portfolio import simulate_portfolio
+from alchemiser.backtest.portfolio_models import BookSchedule, PortfolioPath, PortfolioSettings
 from alchemiser.backtest.portfolio_rules import CostModel
 from alchemiser.backtest.rebalance import RebalanceFrequency
 from alchemiser.books.capital_policy import (

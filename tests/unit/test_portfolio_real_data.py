@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from alchemiser.analytics.returns import as_date
-from alchemiser.backtest.portfolio import DayInspection, PortfolioSettings
+from alchemiser.backtest.portfolio_models import DayInspection, PortfolioSettings
 from alchemiser.backtest.portfolio_rules import CostModel
 from alchemiser.backtest.portfolio_run import PortfolioBacktest, backtest_portfolio
 from alchemiser.backtest.symphony import backtest_symphony

@@ -17,12 +17,8 @@ import numpy as np
 
 from alchemiser.analytics.metrics import Metrics, compute_metrics
 from alchemiser.analytics.returns import FloatArray, ReturnSeries, WeightHistory, as_date
-from alchemiser.backtest.portfolio import (
-    BookSchedule,
-    PortfolioPath,
-    PortfolioSettings,
-    simulate_portfolio,
-)
+from alchemiser.backtest.portfolio import simulate_portfolio
+from alchemiser.backtest.portfolio_models import BookSchedule, PortfolioPath, PortfolioSettings
 from alchemiser.books.capital_policy import CapitalDecision
 from alchemiser.books.config import BookConfig
 from alchemiser.dsl.engine import evaluate_history

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from alchemiser.backtest.portfolio import PortfolioSettings
+from alchemiser.backtest.portfolio_models import PortfolioSettings
 from alchemiser.books.config import BookConfig, load_stage
 from alchemiser.cli.output import fail, number, percent, print_json, progress_bar
 from alchemiser.dsl.parser import load_symphony

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from alchemiser.analytics.metrics import Metrics
-from alchemiser.backtest.portfolio import PortfolioSettings
+from alchemiser.backtest.portfolio_models import PortfolioSettings
 from alchemiser.backtest.portfolio_run import PortfolioBacktest, backtest_portfolio
 from alchemiser.books.config import load_stage
 from alchemiser.cli.output import fail, number, percent, print_json, progress_bar

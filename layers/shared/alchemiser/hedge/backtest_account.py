@@ -20,7 +20,7 @@ from datetime import date
 import numpy as np
 
 from alchemiser.analytics.returns import DateArray, FloatArray, as_date
-from alchemiser.backtest.portfolio import PortfolioSettings
+from alchemiser.backtest.portfolio_models import PortfolioSettings
 from alchemiser.backtest.portfolio_run import backtest_portfolio, schedule_books
 from alchemiser.books.config import BookConfig
 from alchemiser.dsl.evaluator import Progress
