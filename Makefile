@@ -12,7 +12,7 @@ export SAM_CLI_TELEMETRY := 0
 export ALCHEMISER_CHROMIUM := $(CHROMIUM)
 
 .PHONY: setup run test lint typecheck template package-check pytest bench bench-analytics \
-	bench-cold-start clean
+	bench-cold-start bench-portfolio clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,9 @@ bench-analytics: $(STAMP)
 
 bench-cold-start: $(STAMP)
 	$(BIN)/python benchmarks/cold_start_benchmark.py
+
+bench-portfolio: $(STAMP)
+	$(BIN)/python benchmarks/portfolio_benchmark.py
 
 clean:
 	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache tests/artifacts

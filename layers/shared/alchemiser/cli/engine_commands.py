@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alchemiser.backtest.data_check import check_symphony_data
 from alchemiser.backtest.symphony import SymphonyBacktest, backtest_symphony
-from alchemiser.books.config import load_hedge_policy, validate_all_stages
+from alchemiser.books.config import load_stage, validate_all_stages
 from alchemiser.cli.hedge_backtest import run_hedge_backtest
 from alchemiser.cli.output import fail, number, percent, print_json, progress_bar
 from alchemiser.cli.quality_output import STRICT_HELP, check_backtest, check_eval, refuse
@@ -67,16 +67,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.set_defaults(handler=run_eval)
 
     p = commands.add_parser(
-        "backtest", help="simulate a symphony (or, with --hedge, a stage's hedge) over history"
+        "backtest", help="simulate a symphony, or a stage of books.yaml (its account), over history"
     )
-    p.add_argument("file", type=Path, help="a .clj symphony, or books.yaml with --hedge")
+    p.add_argument("file", type=Path, help="a .clj symphony, or books.yaml (with --stage)")
     p.add_argument(
         "--data", type=Path, required=True, help="directory of per-ticker daily price files"
     )
     p.add_argument("--start", type=_day, help="first day to trade (default: the first valid day)")
     p.add_argument("--end", type=_day, help="last day (default: the last day in the data)")
     p.add_argument(
-        "--slippage-bps", type=_non_negative, default=0.0, help="cost per traded notional, in bps"
+        "--slippage-bps",
+        type=_non_negative,
+        help="cost per traded notional, in bps (default 0; for books.yaml the simulated "
+        "broker's spread and slippage)",
     )
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.add_argument("--allocations-out", type=Path, help="write date,weights (JSON) for every day")
@@ -85,7 +88,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--report",
         type=Path,
         metavar="OUT.html",
-        help="write a tearsheet page (charts and tables; plotly.js goes in assets/ beside it)",
+        help="write a tearsheet page (charts and tables; plotly.js goes in assets/ beside it); "
+        "books.yaml: a site (a directory, or OUT.html as its index)",
     )
     p.add_argument(
         "--benchmark",
@@ -95,7 +99,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--hedge", action="store_true", help="backtest the stage's hedge policy (file: books.yaml)"
     )
-    p.add_argument("--stage", default="dev", help="with --hedge: the stage of books.yaml (dev)")
+    p.add_argument("--stage", default="dev", help="the stage of books.yaml (default dev)")
     p.add_argument("--strict", action="store_true", help=STRICT_HELP)
     p.set_defaults(handler=run_backtest_command)
 
@@ -154,10 +158,15 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_backtest_command(args: argparse.Namespace) -> int:
+    if args.file.suffix in (".yaml", ".yml") and not args.hedge:
+        # Imported here, so `alchemiser --help` does not load the portfolio backtest.
+        from alchemiser.cli.portfolio_backtest import run_portfolio_backtest
+
+        return run_portfolio_backtest(args)
     if args.hedge:
         return run_hedge_backtest(args)
-    if args.file.suffix in (".yaml", ".yml"):
-        return fail(f"{args.file} is a books file: backtest its hedge with --hedge")
+    if args.slippage_bps is None:
+        args.slippage_bps = 0.0
     if args.start and args.end and args.start > args.end:
         return fail(f"--start {args.start} is after --end {args.end}")
     if args.benchmark and not args.report:
@@ -363,8 +372,9 @@ def _validate_books(path: Path) -> int:
     for stage, books in stages.items():
         shares = ", ".join(f"{b.id} {b.share}" for b in books)
         print(f"ok {path.name} [{stage}]: {len(books)} books ({shares})")
-        policy = load_hedge_policy(path, stage)
-        print(f"   hedge: {policy.describe() if policy else 'none'}")
+        config = load_stage(path, stage)
+        print(f"   hedge: {config.hedge.describe() if config.hedge else 'none'}")
+        print(f"   capital rebalance: {config.capital.describe()}")
     return 0
 
 
