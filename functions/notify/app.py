@@ -22,5 +22,9 @@ metrics = Metrics(namespace="Alchemiser", service="alchemiser")
 @event_parser(model=NotifyRequest)
 def lambda_handler(event: NotifyRequest, context: LambdaContext) -> dict[str, Any]:
     result = notify(event, current(), context)
+    metrics.add_dimension(name="stage", value=result.stage)
     metrics.add_metric(name="RunsNotified", unit=MetricUnit.Count, value=1)
+    # 1 raises the run-blocked alarm: the run succeeded but the kill switch or drift stopped it.
+    blocked = 1 if result.blocked_reason else 0
+    metrics.add_metric(name="RunsBlocked", unit=MetricUnit.Count, value=blocked)
     return result.model_dump(mode="json")

@@ -1,4 +1,4 @@
-"""The ``alchemiser`` command: the engine (eval, backtest, validate, import) and the cycle (run)."""
+"""The ``alchemiser`` command: the engine (eval, backtest, validate, import), price data (data pull) and the cycle (run)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from alchemiser.cli import control_commands, engine_commands, run_command
+from alchemiser.cli import control_commands, data_commands, engine_commands, run_command
 
-COMMAND_MODULES = (engine_commands, run_command, control_commands)
+COMMAND_MODULES = (engine_commands, data_commands, run_command, control_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,10 +9,12 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from alchemiser.backtest.data_check import check_symphony_data
 from alchemiser.backtest.symphony import SymphonyBacktest, backtest_symphony
-from alchemiser.books.config import load_hedge_policy, validate_all_stages
+from alchemiser.books.config import load_stage, validate_all_stages
 from alchemiser.cli.hedge_backtest import run_hedge_backtest
 from alchemiser.cli.output import fail, number, percent, print_json, progress_bar
+from alchemiser.cli.quality_output import STRICT_HELP, check_backtest, check_eval, refuse
 from alchemiser.dsl.composer_json import ComposerImportError, load_composer_json
 from alchemiser.dsl.engine import WarmupError, evaluate_on
 from alchemiser.dsl.parser import load_symphony
@@ -22,7 +24,7 @@ from alchemiser.dsl.trace import render_trace
 from alchemiser.dsl.writer import write_symphony
 from alchemiser.errors import ConfigurationError
 from alchemiser.market.history import MissingTickersError, PriceHistory
-from alchemiser.market.loader import load_price_directory
+from alchemiser.market.loader import load_price_directory, ticker_files
 
 # Errors a user can cause with a bad file, bad data or a bad date; reported, not raised.
 USER_ERRORS = (
@@ -61,19 +63,23 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--trace", action="store_true", help="explain every decision taken on that day")
+    p.add_argument("--strict", action="store_true", help=STRICT_HELP)
     p.set_defaults(handler=run_eval)
 
     p = commands.add_parser(
-        "backtest", help="simulate a symphony (or, with --hedge, a stage's hedge) over history"
+        "backtest", help="simulate a symphony, or a stage of books.yaml (its account), over history"
     )
-    p.add_argument("file", type=Path, help="a .clj symphony, or books.yaml with --hedge")
+    p.add_argument("file", type=Path, help="a .clj symphony, or books.yaml (with --stage)")
     p.add_argument(
         "--data", type=Path, required=True, help="directory of per-ticker daily price files"
     )
     p.add_argument("--start", type=_day, help="first day to trade (default: the first valid day)")
     p.add_argument("--end", type=_day, help="last day (default: the last day in the data)")
     p.add_argument(
-        "--slippage-bps", type=_non_negative, default=0.0, help="cost per traded notional, in bps"
+        "--slippage-bps",
+        type=_non_negative,
+        help="cost per traded notional, in bps (default 0; for books.yaml the simulated "
+        "broker's spread and slippage)",
     )
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.add_argument("--allocations-out", type=Path, help="write date,weights (JSON) for every day")
@@ -82,7 +88,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--report",
         type=Path,
         metavar="OUT.html",
-        help="write a tearsheet page (charts and tables; plotly.js goes in assets/ beside it)",
+        help="write a tearsheet page (charts and tables; plotly.js goes in assets/ beside it); "
+        "books.yaml: a site (a directory, or OUT.html as its index)",
     )
     p.add_argument(
         "--benchmark",
@@ -92,14 +99,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--hedge", action="store_true", help="backtest the stage's hedge policy (file: books.yaml)"
     )
-    p.add_argument("--stage", default="dev", help="with --hedge: the stage of books.yaml (dev)")
+    p.add_argument("--stage", default="dev", help="the stage of books.yaml (default dev)")
+    p.add_argument("--strict", action="store_true", help=STRICT_HELP)
     p.set_defaults(handler=run_backtest_command)
 
     p = commands.add_parser(
         "validate", help="check symphony files (and books.yaml), reporting every error"
     )
     p.add_argument("files", type=Path, nargs="+")
-    p.add_argument("--data", type=Path, help="also check that every ticker has price data here")
+    p.add_argument(
+        "--data",
+        type=Path,
+        help="also check that every ticker has price data here, and the data's quality",
+    )
+    p.add_argument("--strict", action="store_true", help=STRICT_HELP)
     p.set_defaults(handler=run_validate)
 
     p = commands.add_parser(
@@ -112,7 +125,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def _load(path: Path, data: Path) -> tuple[Program, PriceHistory]:
     program = compile_symphony(load_symphony(path))
-    return program, load_price_directory(data, program.tickers)
+    try:
+        return program, load_price_directory(data, program.tickers)
+    except MissingTickersError as exc:
+        raise exc.spelled(program.spellings) from None
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -120,10 +136,13 @@ def run_eval(args: argparse.Namespace) -> int:
         program, history = _load(args.file, args.data)
         day = args.date or history.day(len(history.dates) - 1)
         allocation = evaluate_on(program, history, day, trace=args.trace)
+        quality = check_eval(program, history, day)
     except USER_ERRORS as exc:
         return fail(str(exc))
+    if args.strict and not quality.check.ok:
+        return refuse(quality.check, f"evaluating {args.file.name}")
     if args.json:
-        print_json(allocation.to_json_dict())
+        print_json(allocation.to_json_dict() | {"data_quality": quality.to_json_dict()})
         return 0
     print(f"{program.symphony.name} ({args.file.name}) as of {day}")
     for ticker, weight in sorted(allocation.weights.items(), key=lambda item: -item[1]):
@@ -133,14 +152,21 @@ def run_eval(args: argparse.Namespace) -> int:
     if allocation.trace is not None:
         print()
         print(render_trace(allocation.trace))
+    print()
+    print("\n".join(quality.lines()))
     return 0
 
 
 def run_backtest_command(args: argparse.Namespace) -> int:
+    if args.file.suffix in (".yaml", ".yml") and not args.hedge:
+        # Imported here, so `alchemiser --help` does not load the portfolio backtest.
+        from alchemiser.cli.portfolio_backtest import run_portfolio_backtest
+
+        return run_portfolio_backtest(args)
     if args.hedge:
         return run_hedge_backtest(args)
-    if args.file.suffix in (".yaml", ".yml"):
-        return fail(f"{args.file} is a books file: backtest its hedge with --hedge")
+    if args.slippage_bps is None:
+        args.slippage_bps = 0.0
     if args.start and args.end and args.start > args.end:
         return fail(f"--start {args.start} is after --end {args.end}")
     if args.benchmark and not args.report:
@@ -156,8 +182,11 @@ def run_backtest_command(args: argparse.Namespace) -> int:
                 slippage_bps=args.slippage_bps,
                 progress=progress,
             )
+        quality = check_backtest(program, history, backtest, slippage_bps=args.slippage_bps)
     except USER_ERRORS as exc:
         return fail(str(exc))
+    if args.strict and not quality.check.ok:
+        return refuse(quality.check, f"backtesting {args.file.name}")
     if args.allocations_out:
         _write_allocations(args.allocations_out, backtest)
     if args.equity_out:
@@ -171,7 +200,7 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     if args.json:
         if report:
             print(report, file=sys.stderr)  # stdout stays one JSON object
-        print_json(metrics.to_json_dict())
+        print_json(metrics.to_json_dict() | {"data_quality": quality.to_json_dict()})
         return 0
     symphony = program.symphony
     settings = f"rebalance {symphony.frequency.value}"
@@ -200,6 +229,8 @@ def run_backtest_command(args: argparse.Namespace) -> int:
         )
     for label, value in rows:
         print(f"  {label:<26}{value}")
+    print()
+    print("\n".join(quality.lines()))
     if report:
         print(report)
     return 0
@@ -252,40 +283,83 @@ def _write_equity(path: Path, backtest: SymphonyBacktest) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    failures = 0
     available: set[str] | None = None
     if args.data is not None:
         try:
-            available = set(load_price_directory(args.data).tickers)
+            available = set(ticker_files(args.data))
         except USER_ERRORS as exc:
             return fail(str(exc))
+    failures = 0
+    missing: dict[str, str] = {}  # every ticker without data -> its spelling in a file
+    lacking_files: list[Path] = []
     for path in args.files:
         if path.suffix in (".yaml", ".yml"):
             failures += _validate_books(path)
             continue
-        try:
-            program = compile_symphony(load_symphony(path))
-        except SymphonyError as exc:
+        program = _read_symphony(path)
+        if program is None:
             failures += 1
-            print(str(exc), file=sys.stderr)
-            continue
-        except OSError as exc:
+        elif available is None:
+            print(f"ok {_summary(path, program)}")
+        elif not set(program.tickers) <= available:
             failures += 1
-            print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
-            continue
-        missing = sorted(set(program.tickers) - available) if available is not None else []
-        if missing:
-            failures += 1
-            print(
-                f"{path.name}: no price data in {args.data} for: {', '.join(missing)}",
-                file=sys.stderr,
-            )
-            continue
-        print(f"ok {path.name}: {len(program.ops)} distinct nodes, {len(program.tickers)} tickers")
+            lacking_files.append(path)
+            lacking = sorted(set(program.tickers) - available)
+            missing |= {t: program.spellings.get(t, t) for t in lacking if t not in missing}
+            written = ", ".join(program.as_written(lacking))
+            print(f"{path.name}: no price data in {args.data} for: {written}", file=sys.stderr)
+        else:
+            failures += _validate_data(path, program, args.data, strict=args.strict)
+    if missing:
+        print(_missing_summary(missing, args.data, lacking_files), file=sys.stderr)
     if failures:
         print(f"{failures} of {len(args.files)} file(s) have errors", file=sys.stderr)
         return 1
     return 0
+
+
+def _read_symphony(path: Path) -> Program | None:
+    """Compile a symphony file, printing why not (and returning None) when it cannot be."""
+    try:
+        return compile_symphony(load_symphony(path))
+    except SymphonyError as exc:
+        print(str(exc), file=sys.stderr)
+    except OSError as exc:
+        print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+    return None
+
+
+def _summary(path: Path, program: Program) -> str:
+    return f"{path.name}: {len(program.ops)} distinct nodes, {len(program.tickers)} tickers"
+
+
+def _validate_data(path: Path, program: Program, data: Path, *, strict: bool) -> int:
+    """Check the quality of a symphony's closes in ``data``; return 1 when it fails."""
+    try:
+        history = load_price_directory(data, program.tickers)
+        last = history.day(len(history.dates) - 1)
+        check = check_symphony_data(program, history, last)
+    except USER_ERRORS as exc:
+        print(f"{path.name}: {exc}", file=sys.stderr)
+        return 1
+    if check.ok:
+        print(f"ok {_summary(path, program)}, data through {last}: no data-quality issue")
+        return 0
+    status = "error" if strict else "ok"
+    out = sys.stderr if strict else sys.stdout
+    print(f"{status} {_summary(path, program)}, data through {last}:", file=out)
+    for line in check.lines():
+        print(f"  {line}", file=out)
+    return 1 if strict else 0
+
+
+def _missing_summary(missing: dict[str, str], data: Path, files: list[Path]) -> str:
+    names = ", ".join(missing[t] for t in sorted(missing))
+    sources = " ".join(str(f) for f in files)
+    return (
+        f"missing from {data}: {len(missing)} ticker(s): {names}\n"
+        f"  fetch them from Alpaca with: alchemiser data pull --data {data} --from {sources}"
+    )
 
 
 def _validate_books(path: Path) -> int:
@@ -298,8 +372,9 @@ def _validate_books(path: Path) -> int:
     for stage, books in stages.items():
         shares = ", ".join(f"{b.id} {b.share}" for b in books)
         print(f"ok {path.name} [{stage}]: {len(books)} books ({shares})")
-        policy = load_hedge_policy(path, stage)
-        print(f"   hedge: {policy.describe() if policy else 'none'}")
+        config = load_stage(path, stage)
+        print(f"   hedge: {config.hedge.describe() if config.hedge else 'none'}")
+        print(f"   capital rebalance: {config.capital.describe()}")
     return 0
 
 

@@ -247,6 +247,10 @@ class NotifyResult(_State):
     run_id: str
     report_key: str
     message_id: str
+    stage: str = ""
+    blocked_reason: str = (
+        ""  # set: the run succeeded but the kill switch, drift or a limit stopped it
+    )
 
 
 class FailureNotice(_State):

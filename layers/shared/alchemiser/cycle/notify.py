@@ -36,12 +36,19 @@ def notify(
     orders = get_model(deps.store, request.plan_key, OrderPlan)
     report = render_report(day, orders, artifacts.reconcile(), data_source=day.data_source)
     result = _publish(report, f"reports/{request.run_id}.html", deps)
-    switch = kill_switch_reason(deps.settings, deps.ledger.kill_switch())
-    status = RunStatus.BLOCKED if orders.blocked_reason or switch else RunStatus.COMPLETED
+    blocked = blocked_reason(orders.blocked_reason, deps)
+    status = RunStatus.BLOCKED if blocked else RunStatus.COMPLETED
     deps.ledger.finish_run(
         request.run_id, request.execution_arn, status, report.subject, deps.clock.now()
     )
-    return result
+    return result.model_copy(update={"stage": day.stage, "blocked_reason": blocked})
+
+
+def blocked_reason(plan_blocked_reason: str, deps: Dependencies) -> str:
+    """Return why a run that succeeded did not trade (all of it): the kill switch, drift or a
+    limit in its plan, or the kill switch turned on while it ran ('' when neither)."""
+    switch = kill_switch_reason(deps.settings, deps.ledger.kill_switch())
+    return "; ".join(dict.fromkeys(r for r in (plan_blocked_reason, switch) if r))
 
 
 def notify_execution_ended(

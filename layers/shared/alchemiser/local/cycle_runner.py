@@ -28,6 +28,7 @@ from alchemiser.broker.simulated_market import trading_session
 from alchemiser.cycle.days import run_id_for
 from alchemiser.cycle.faults import FaultPlan
 from alchemiser.executions.port import Executions, NoOtherExecutions
+from alchemiser.ledger.port import Ledger
 from alchemiser.local.asl_runner import ExecutionResult, LocalStepFunctions
 from alchemiser.local.environment import (
     books_of,
@@ -45,6 +46,7 @@ from alchemiser.local.template import (
 )
 from alchemiser.runtime import installed
 from alchemiser.settings import Settings
+from alchemiser.storage.port import ObjectStore
 
 RUN_DEADLINE_S = 600.0  # a local run (and its handlers) must end within this
 
@@ -66,6 +68,8 @@ class LocalRun:
     synthetic_market: bool
     data_source: str
     home: Path
+    store: ObjectStore  # where the run's steps stored their outputs
+    ledger: Ledger
     recovered: tuple[str, ...] = ()  # what was done about a run that died on this home
 
     @property
@@ -120,6 +124,8 @@ def run_cycle(
         market.synthetic,
         market.data.describe(),
         settings.home,
+        deps.store,
+        deps.ledger,
         tuple(recovered),
     )
 

@@ -2,8 +2,8 @@
 
 The state carries ids and keys only; the summary and ``--json`` show the day's plan,
 each book's plan, the order plan, each order's outcome and the reconciliation, so this
-module reads them back from the home directory (the object store and the ledger) the
-way Notify reads them on AWS.
+module reads them back from the run's object store and ledger (the home directory's,
+unless a test put others in) the way Notify reads them on AWS.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from alchemiser.cycle.artifacts import RunArtifacts, find_model
 from alchemiser.cycle.models import BookStatus, OrderPlan
 from alchemiser.cycle.order_results import executed_results
 from alchemiser.cycle.reconcile import NOT_EVALUATED
-from alchemiser.ledger.sqlite import SQLiteLedger
 from alchemiser.local.cycle_runner import LocalRun
-from alchemiser.storage.local import LocalObjectStore
 
 
 def run_view(run: LocalRun) -> dict[str, Any]:
@@ -29,7 +27,7 @@ def run_view(run: LocalRun) -> dict[str, Any]:
     start = state.get("plan") or {}
     if not start.get("proceed"):
         return {"plan": start, "notify": state.get("notify")}
-    artifacts = RunArtifacts(LocalObjectStore(run.home), run.run_id)
+    artifacts = RunArtifacts(run.store, run.run_id)
     day = artifacts.find_day()
     if day is None:
         return {"plan": start}
@@ -78,8 +76,7 @@ def _caught_book_errors(run: LocalRun) -> dict[str, str]:
 
 
 def _results(run: LocalRun, plan: OrderPlan) -> dict[str, list[dict[str, Any]]]:
-    ledger = SQLiteLedger(run.home / "ledger.sqlite3")
-    results = executed_results(ledger, run.run_id, plan)
+    results = executed_results(run.ledger, run.run_id, plan)
     sells = {o.client_order_id for o in plan.sell_orders}
     return {
         "sell_results": [r.model_dump(mode="json") for c, r in results.items() if c in sells],
