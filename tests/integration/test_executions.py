@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -13,7 +14,11 @@ from moto import mock_aws
 
 from alchemiser.executions.stepfunctions import StepFunctionsExecutions
 from alchemiser.local.asl_runner import LOCAL_ACCOUNT_ID, LOCAL_REGION, LocalStepFunctions
-from alchemiser.local.status_events import failed_state
+from alchemiser.local.definition import substitute_definition
+from alchemiser.local.history import ExecutionResult, HistoryEvent
+from alchemiser.local.status_events import failed_state, task_states_by_function
+from alchemiser.local.template import local_state_machine
+from tests.conftest import REPO_ROOT
 
 ROLE = f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:role/cycle"
 
@@ -96,3 +101,29 @@ def test_the_failed_state_is_the_task_whose_error_ended_the_execution() -> None:
     # Then both name the state that failed, not the last one entered
     assert result.status == "FAILED"
     assert (on_aws, failed_state(result)) == ("Hedge", "Hedge")
+
+
+def test_a_failing_task_whose_events_moto_lost_is_named_by_the_function_that_raised() -> None:
+    # Given an execution whose history lost the failing Hedge task's events (moto drops
+    # events it recorded malformed when a Parallel fails while a sibling Map iterates)
+    entered = [
+        HistoryEvent(n, n - 1, datetime(2026, 1, 1, tzinfo=UTC), "TaskStateEntered", name)
+        for n, name in enumerate(["Hedge", "ExecuteSellOrder", "ExecuteSellOrder"], start=1)
+    ]
+    result = ExecutionResult("arn", "day", "FAILED", None, "InjectedCrashError", "", entered)
+    tasks = {"alchemiser-dev-hedge": ["Hedge"], "alchemiser-dev-execute-order": ["ExecuteSellOrder", "ExecuteBuyOrder"]}  # fmt: skip
+    # Then the function that raised the execution's error names it, when one state calls it
+    raised = [("alchemiser-dev-hedge", "InjectedCrashError")]
+    assert failed_state(result, raised, tasks) == "Hedge"
+    # and without that, the state entered last is all there is to say
+    assert failed_state(result) == "ExecuteSellOrder"
+
+
+def test_the_cycles_task_states_are_found_per_function() -> None:
+    machine = local_state_machine(REPO_ROOT, "dev")
+    tasks = task_states_by_function(
+        substitute_definition(machine.definition, machine.substitutions)
+    )
+    assert tasks["alchemiser-dev-execute-order"] == ["ExecuteSellOrder", "ExecuteBuyOrder"]
+    assert tasks["alchemiser-dev-hedge"] == ["Hedge"]
+    assert "alchemiser-dev-notify-failure" not in tasks

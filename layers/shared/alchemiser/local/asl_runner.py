@@ -226,6 +226,11 @@ class LocalStepFunctions:
         return self._state_machine_arn
 
     @property
+    def definition(self) -> dict[str, Any]:
+        """The definition this session runs, its placeholders substituted."""
+        return self._definition
+
+    @property
     def lambdas(self) -> InProcessLambda:
         """The in-process Lambda service of this session (contexts, running invocations)."""
         return self._lambda

@@ -38,7 +38,11 @@ from alchemiser.local.environment import (
     trading_day,
 )
 from alchemiser.local.home_lock import home_lock, recover
-from alchemiser.local.status_events import failed_state, status_change_event
+from alchemiser.local.status_events import (
+    failed_state,
+    status_change_event,
+    task_states_by_function,
+)
 from alchemiser.local.template import (
     LocalStateMachine,
     clear_handler_metrics,
@@ -149,7 +153,9 @@ def _execute(
             if execution.status not in target.statuses:
                 continue
             if isinstance(executions, NoOtherExecutions):
-                executions.ended(execution.execution_arn, failed_state(execution))
+                tasks = task_states_by_function(session.definition)
+                where = failed_state(execution, session.lambdas.raised, tasks)
+                executions.ended(execution.execution_arn, where)
             event = status_change_event(execution, session.state_machine_arn, input_json)
             target.handler(event, session.lambdas.context_for(target.function_name))
     return execution

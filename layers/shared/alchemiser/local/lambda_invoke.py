@@ -119,6 +119,7 @@ class InProcessLambda:
         self._memory_mb = memory_mb
         self._running = 0
         self._idle = threading.Condition()
+        self._raised: list[tuple[str, str]] = []  # (function, error name), in order
         self._by_key = dict(handlers)
         by_name: dict[str, LambdaHandler] = {}
         for key, handler in handlers.items():
@@ -151,6 +152,12 @@ class InProcessLambda:
             memory_limit_in_mb=self._memory_mb,
             deadline_monotonic=time.monotonic() + self.timeout_of(name),
         )
+
+    @property
+    def raised(self) -> list[tuple[str, str]]:
+        """Every (function name, error name) an invocation raised, oldest first."""
+        with self._idle:
+            return list(self._raised)
 
     def wait_idle(self, timeout_s: float) -> bool:
         """Wait until no invocation is running (at most ``timeout_s``); return whether none is."""
@@ -194,6 +201,8 @@ class InProcessLambda:
         # nothing is hidden, the error travels to the state machine's Retry/Catch.
         except Exception as error:  # noqa: BLE001
             _LOG.info("local Lambda %s raised %s", name, type(error).__name__, exc_info=True)
+            with self._idle:
+                self._raised.append((name, type(error).__name__))
             return _unhandled(type(error).__name__, str(error), request_id, error)
         try:
             body = json.dumps(result).encode()

@@ -9,6 +9,7 @@ DescribeExecution's fields; dates are epoch milliseconds) and invokes the target
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,13 +54,43 @@ FAILURE_EVENTS = frozenset(
 )
 
 
-def failed_state(result: ExecutionResult) -> str:
-    """Return the state whose failure ended the execution; else the state entered last."""
+def failed_state(
+    result: ExecutionResult,
+    raised: Sequence[tuple[str, str]] = (),
+    tasks_of: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """Return the state whose failure ended the execution; else the state entered last.
+
+    moto's history may lose the failing task's events when a Parallel fails while a
+    sibling Map iterates; then ``raised`` (the functions that raised, with their errors)
+    names it, when only one state invokes that function (``tasks_of``).
+    """
     for event in reversed(result.history):
         if event.type in FAILURE_EVENTS and event.error == result.error and event.state_name:
             return event.state_name
+    for function, error in reversed(raised):
+        states = (tasks_of or {}).get(function, ())
+        if error == result.error and len(states) == 1:
+            return states[0]
     entered = result.states_entered()
     return entered[-1] if entered else ""
+
+
+def task_states_by_function(definition: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Return, per Lambda function name, the Task states of ``definition`` that invoke it."""
+    found: dict[str, list[str]] = {}
+
+    def walk(states: Mapping[str, Any]) -> None:
+        for name, state in states.items():
+            resource = str(state.get("Resource", ""))
+            if state.get("Type") == "Task" and resource.startswith("arn:aws:lambda:"):
+                found.setdefault(resource.rsplit(":", 1)[-1], []).append(name)
+            for inner in (state.get("ItemProcessor"), *state.get("Branches", [])):
+                if inner is not None:
+                    walk(inner["States"])
+
+    walk(definition["States"])
+    return found
 
 
 def _aware(moment: datetime) -> datetime:
