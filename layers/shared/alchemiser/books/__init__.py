@@ -7,33 +7,7 @@ Pure domain logic (no I/O beyond reading the books file and its strategies):
 * ``netting``     -- every book's trades -> one broker order per symbol (``OrderPlan``)
 * ``attribution`` -- one order's execution -> per-book ``FillRecord``s
 * ``client_ids``  -- deterministic broker client order ids (<= 48 chars)
+
+Import the modules themselves: the package re-exports nothing, so reading books.yaml
+(``alchemiser validate``) does not load the planning and broker models.
 """
-
-from alchemiser.books.attribution import (
-    attribute_crosses,
-    attribute_fills,
-    attribute_order_plan,
-    cross_fills,
-)
-from alchemiser.books.client_ids import client_order_id, step_client_order_id
-from alchemiser.books.config import BookConfig, load_books, validate_all_stages
-from alchemiser.books.netting import net_book_trades, reference_prices, split_pro_rata
-from alchemiser.books.planning import PlanningSettings, plan_book_rebalance, trade_notional
-
-__all__ = [
-    "BookConfig",
-    "PlanningSettings",
-    "attribute_crosses",
-    "attribute_fills",
-    "attribute_order_plan",
-    "client_order_id",
-    "cross_fills",
-    "load_books",
-    "net_book_trades",
-    "plan_book_rebalance",
-    "reference_prices",
-    "split_pro_rata",
-    "step_client_order_id",
-    "trade_notional",
-    "validate_all_stages",
-]

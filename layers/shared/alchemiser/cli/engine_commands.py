@@ -1,4 +1,9 @@
-"""Engine commands: ``eval``, ``backtest``, ``validate`` and ``import-composer``."""
+"""Engine commands: ``eval``, ``backtest``, ``validate`` and ``import-composer``.
+
+Each handler imports what only it needs (the backtester, pyarrow's loader, pydantic's
+books model, the Composer importer), so the CLI starts fast: see
+``benchmarks/startup_benchmark.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,30 +13,29 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alchemiser.backtest.symphony import SymphonyBacktest, backtest_symphony
-from alchemiser.books.config import validate_all_stages
 from alchemiser.cli.output import fail, number, percent, print_json, progress_bar
-from alchemiser.dsl.composer_json import ComposerImportError, load_composer_json
-from alchemiser.dsl.engine import WarmupError, evaluate_on
+from alchemiser.cli.paths import (
+    PRICE_DIRECTORY,
+    SYMPHONY_FILE,
+    check_directory,
+    check_file,
+    check_output_file,
+    describe_os_error,
+)
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import Program, compile_symphony
 from alchemiser.dsl.source import SymphonyError
-from alchemiser.dsl.trace import render_trace
-from alchemiser.dsl.writer import write_symphony
 from alchemiser.errors import ConfigurationError
 from alchemiser.market.history import MissingTickersError, PriceHistory
-from alchemiser.market.loader import load_price_directory
+
+if TYPE_CHECKING:
+    from alchemiser.backtest.symphony import SymphonyBacktest
 
 # Errors a user can cause with a bad file, bad data or a bad date; reported, not raised.
-USER_ERRORS = (
-    SymphonyError,
-    MissingTickersError,
-    WarmupError,
-    ComposerImportError,
-    ValueError,
-    OSError,
-)
+# SymphonyError, WarmupError and ComposerImportError are ValueErrors.
+USER_ERRORS = (MissingTickersError, ValueError, OSError)
 
 
 def _day(text: str) -> date:
@@ -93,17 +97,24 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _load(path: Path, data: Path) -> tuple[Program, PriceHistory]:
+    from alchemiser.market.loader import load_price_directory
+
+    check_file(path, SYMPHONY_FILE)
+    check_directory(data, PRICE_DIRECTORY)
     program = compile_symphony(load_symphony(path))
     return program, load_price_directory(data, program.tickers)
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from alchemiser.dsl.engine import evaluate_on
+    from alchemiser.dsl.trace import render_trace
+
     try:
         program, history = _load(args.file, args.data)
         day = args.date or history.day(len(history.dates) - 1)
         allocation = evaluate_on(program, history, day, trace=args.trace)
     except USER_ERRORS as exc:
-        return fail(str(exc))
+        return fail(exc)
     if args.json:
         print_json(allocation.to_json_dict())
         return 0
@@ -119,9 +130,14 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_backtest_command(args: argparse.Namespace) -> int:
+    from alchemiser.backtest.symphony import backtest_symphony
+
     if args.start and args.end and args.start > args.end:
         return fail(f"--start {args.start} is after --end {args.end}")
     try:
+        for out in (args.allocations_out, args.equity_out):
+            if out is not None:
+                check_output_file(out, "a CSV file")
         program, history = _load(args.file, args.data)
         with progress_bar("evaluating") as progress:
             backtest = backtest_symphony(
@@ -133,7 +149,7 @@ def run_backtest_command(args: argparse.Namespace) -> int:
                 progress=progress,
             )
     except USER_ERRORS as exc:
-        return fail(str(exc))
+        return fail(exc)
     if args.allocations_out:
         _write_allocations(args.allocations_out, backtest)
     if args.equity_out:
@@ -200,10 +216,12 @@ def run_validate(args: argparse.Namespace) -> int:
     failures = 0
     available: set[str] | None = None
     if args.data is not None:
+        from alchemiser.market.loader import load_price_directory
+
         try:
             available = set(load_price_directory(args.data).tickers)
         except USER_ERRORS as exc:
-            return fail(str(exc))
+            return fail(exc)
     for path in args.files:
         if path.suffix in (".yaml", ".yml"):
             failures += _validate_books(path)
@@ -216,7 +234,7 @@ def run_validate(args: argparse.Namespace) -> int:
             continue
         except OSError as exc:
             failures += 1
-            print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+            print(describe_os_error(exc, SYMPHONY_FILE), file=sys.stderr)
             continue
         missing = sorted(set(program.tickers) - available) if available is not None else []
         if missing:
@@ -235,6 +253,8 @@ def run_validate(args: argparse.Namespace) -> int:
 
 def _validate_books(path: Path) -> int:
     """Check a books.yaml (every stage, every strategy it names); return 1 on problems."""
+    from alchemiser.books.config import validate_all_stages
+
     try:
         stages = validate_all_stages(path)
     except (ConfigurationError, OSError) as exc:
@@ -247,11 +267,16 @@ def _validate_books(path: Path) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from alchemiser.dsl.composer_json import load_composer_json
+    from alchemiser.dsl.writer import write_symphony
+
     try:
+        check_file(args.json_file, "a Composer symphony export (.json)")
+        check_output_file(args.output, SYMPHONY_FILE)
         symphony = load_composer_json(args.json_file)
         text = write_symphony(symphony)
         args.output.write_text(text, encoding="utf-8")
     except USER_ERRORS as exc:
-        return fail(str(exc))
+        return fail(exc)
     print(f"wrote {args.output} ({symphony.name!r})")
     return 0

@@ -8,11 +8,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tqdm import tqdm
+from alchemiser.cli.paths import describe_os_error
 
 
-def fail(message: str) -> int:
-    """Print an error for the user and return the exit code for a failed command."""
+def fail(problem: str | BaseException) -> int:
+    """Print an error for the user and return the exit code for a failed command.
+
+    An ``OSError`` is worded from its errno and path (never ``[Errno 2] ...``).
+    """
+    message = describe_os_error(problem) if isinstance(problem, OSError) else str(problem)
     print(f"error: {message}", file=sys.stderr)
     return 1
 
@@ -28,6 +32,8 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     if not sys.stderr.isatty():
         yield lambda done, total: None
         return
+    from tqdm import tqdm  # only on a terminal: it costs start-up time otherwise
+
     bar: tqdm[Any] | None = None
 
     def update(done: int, total: int) -> None:

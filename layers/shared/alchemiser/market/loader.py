@@ -13,11 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 # pyarrow ships no type information; its values are checked here and converted to numpy.
 import pyarrow as pa
@@ -61,7 +60,7 @@ class CalendarGapError(ValueError):
         super().__init__(
             f"{len(gaps)} ticker(s) in {source} lack trading days that other tickers have, "
             "inside their own history (expected one close per day of the union calendar; "
-            "pass fill_gaps=True to forward-fill them):\n" + "\n".join(lines)
+            "add the missing days' closes to those files):\n" + "\n".join(lines)
         )
 
 
@@ -109,6 +108,8 @@ def save_price_directory(
     """
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', was {fmt!r}")
+    import pandas as pd  # here, not at import: reading prices must not pay pandas' start-up
+
     directory = Path(path)
     directory.mkdir(parents=True, exist_ok=True)
     other = ".parquet" if fmt == "csv" else ".csv"
@@ -220,7 +221,9 @@ def _parse_dates(path: Path, column: pa.ChunkedArray) -> DateArray:
         parsed = column
     else:
         raise PriceFileError(path, f"expected '{DATE_COLUMN}' to hold dates, found type {kind}")
-    days: DateArray = parsed.cast(pa.date32()).to_numpy().astype("datetime64[D]")
+    epoch_days, valid = _numpy_of(parsed.cast(pa.date32()), np.int32)
+    days: DateArray = epoch_days.astype("datetime64[D]")
+    days[~valid] = np.datetime64("NaT")
     bad = np.flatnonzero(np.isnat(days))
     if bad.size:
         row = int(bad[0])
@@ -233,10 +236,33 @@ def _parse_dates(path: Path, column: pa.ChunkedArray) -> DateArray:
     return days
 
 
+def _numpy_of(
+    column: pa.ChunkedArray, dtype: type[np.generic]
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
+    """Return a fixed-width column's values and validity, copied from its Arrow buffers.
+
+    pyarrow's ``to_numpy`` converts through its pandas layer and imports pandas, which
+    would double the start-up time of ``alchemiser eval``; the buffers hold the same values.
+    """
+    array = column.combine_chunks()
+    size, width = len(array), np.dtype(dtype).itemsize
+    if size == 0:
+        return np.empty(0, dtype=dtype), np.empty(0, dtype=np.bool_)
+    validity, data = array.buffers()[:2]
+    values = np.frombuffer(data, dtype=dtype, count=size, offset=array.offset * width).copy()
+    if validity is None or array.null_count == 0:
+        return values, np.ones(size, dtype=np.bool_)
+    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+    return values, bits[array.offset : array.offset + size].astype(np.bool_)
+
+
 def _parse_closes(path: Path, dates: DateArray, column: pa.ChunkedArray) -> FloatArray:
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-        closes: FloatArray = column.cast(pa.float64()).to_numpy()
+        closes, valid = _numpy_of(column.cast(pa.float64()), np.float64)
+        closes[~valid] = np.nan
     else:
+        import pandas as pd  # rare (text in the price column): keep start-up free of pandas
+
         closes = pd.to_numeric(column.to_pandas(), errors="coerce").to_numpy(
             dtype=np.float64, na_value=np.nan
         )
