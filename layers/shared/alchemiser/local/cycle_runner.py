@@ -3,7 +3,9 @@
 The runner reads ``statemachines/daily_cycle.asl.json`` and ``template.yaml``, installs
 the embedded adapters, and lets moto's Step Functions interpreter run the definition;
 every Lambda task is answered by the handler in ``functions/<step>/app.py``. Waits and
-retry back-offs are skipped (a replay of a past day has nothing to wait for).
+retry back-offs are skipped (a replay of a past day has nothing to wait for). What the
+handlers print (Powertools' metric lines) is kept off stdout and saved beside the
+history; their logs go to stderr (``alchemiser.local.handler_output``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +25,12 @@ from alchemiser.local.asl_runner import ExecutionResult, run_state_machine
 from alchemiser.local.environment import (
     books_of,
     build_local_dependencies,
+    open_local_home,
     open_market,
     run_time_of,
     trading_day,
 )
+from alchemiser.local.handler_output import route_logs_to_stderr, stdout_captured
 from alchemiser.local.template import clear_handler_metrics, local_state_machine
 from alchemiser.runtime import installed
 from alchemiser.settings import Settings
@@ -47,6 +52,7 @@ class LocalRun:
     history_path: Path
     synthetic_market: bool
     data_source: str
+    home: Path
 
     @property
     def state(self) -> dict[str, Any]:
@@ -66,9 +72,14 @@ def run_cycle(
     day: date | None = None,
     today: date | None = None,
     faults: FaultPlan | None = None,
+    cash: Decimal | None = None,
 ) -> LocalRun:
-    """Run one trading day of the cycle locally and save its execution history."""
+    """Run one trading day of the cycle locally and save its execution history.
+
+    ``cash`` is the opening cash of a new home's account (refused once it exists).
+    """
     today = today or date.today()
+    settings = open_local_home(settings, cash)
     books = books_of(settings)
     market = open_market(settings, books, today)
     run_day = trading_day(market.history, day, today)
@@ -80,8 +91,9 @@ def run_cycle(
     logging.getLogger("moto").setLevel(
         logging.CRITICAL
     )  # it logs every caught state failure as ERROR
-    machine = local_state_machine(project_root, settings.stage)
-    with installed(deps):
+    with installed(deps), stdout_captured() as captured:
+        machine = local_state_machine(project_root, settings.stage)
+        route_logs_to_stderr(_POWERTOOLS_LOCAL["POWERTOOLS_SERVICE_NAME"])
         try:
             execution = run_state_machine(
                 machine.definition,
@@ -93,15 +105,19 @@ def run_cycle(
             )
         finally:
             clear_handler_metrics()
-    path = _save_history(settings.home / "runs" / run_id, execution)
-    return LocalRun(run_id, run_day, execution, path, market.synthetic, market.data.describe())
+    path = _save_history(settings.home / "runs" / run_id, execution, captured.getvalue())
+    return LocalRun(
+        run_id, run_day, execution, path, market.synthetic, market.data.describe(), settings.home
+    )
 
 
-def _save_history(folder: Path, execution: ExecutionResult) -> Path:
-    """Write this attempt's history, numbered after any earlier attempt of the same run."""
+def _save_history(folder: Path, execution: ExecutionResult, handler_output: str) -> Path:
+    """Write this attempt's history (and what its handlers printed), numbered after earlier ones."""
     folder.mkdir(parents=True, exist_ok=True)
     attempt = len(list(folder.glob("attempt-*.json"))) + 1
     path = folder / f"attempt-{attempt}.json"
+    if handler_output:
+        path.with_suffix(".log").write_text(handler_output, encoding="utf-8")
     payload = {
         "execution": execution.name,
         "status": execution.status,
