@@ -19,7 +19,8 @@ from alchemiser.cli import COMMANDS, build_parser, main
 from tests.conftest import PRICES_DIR, REPO_ROOT
 
 SMALL = REPO_ROOT / "strategies" / "tech_momentum_guarded.clj"
-HEAVY = ("moto", "boto3", "botocore", "pandas", "alchemiser.broker.simulated", "alpaca", "tqdm")
+HEAVY = ("moto", "boto3", "botocore", "pandas", "alchemiser.broker.simulated", "alpaca", "tqdm",
+         "pyarrow.compute", "pyarrow.parquet")  # fmt: skip
 _PROBE = """
 import json, sys
 from alchemiser.cli import main

@@ -211,3 +211,17 @@ def test_without_real_data_everything_is_synthetic_on_weekdays() -> None:
 def test_a_window_outside_the_real_calendar_is_an_error(real: PriceHistory) -> None:
     with pytest.raises(ValueError, match="no trading day in"):
         with_stand_ins(real, ["SPY"], date(2030, 1, 1), date(2030, 12, 31))
+
+
+def test_the_demo_market_run_on_a_holiday_trades_the_session_before() -> None:
+    from alchemiser.local.environment import trading_day
+    from alchemiser.market.local_data import DemoMarketData
+
+    # Given `alchemiser run` without --data on Thanksgiving 2025
+    thanksgiving = date(2025, 11, 27)
+    demo = DemoMarketData(["SPY", "QQQ"], thanksgiving)
+    history = demo.history(["SPY"], thanksgiving)
+    # Then the demo has no bar that day, and the run trades the Wednesday before
+    assert np.datetime64(thanksgiving) not in history.dates
+    assert trading_day(history, None, thanksgiving) == date(2025, 11, 26)
+    assert "NYSE sessions 2019-01-02 to 2025-11-26" in demo.describe()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import alchemiser
 from alchemiser.cli.output import fail, print_json
-from alchemiser.cli.paths import PathError, check_books_file, check_directory
+from alchemiser.cli.paths import PRICE_DIRECTORY, PathError, check_books_file, check_directory
 from alchemiser.cycle.faults import TASK_STATES, FaultPlan
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ def _settings(args: argparse.Namespace, root: Path) -> Settings:
     updates: dict[str, object] = {}
     data_dir = args.data if args.data is not None else base.data_dir
     if data_dir is not None:
-        check_directory(data_dir, "a directory of <TICKER>.csv or <TICKER>.parquet price files")
+        check_directory(data_dir, PRICE_DIRECTORY)
         updates["data_dir"] = data_dir.resolve()
     if args.home is not None:
         updates["home"] = args.home

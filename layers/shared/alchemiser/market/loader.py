@@ -20,9 +20,7 @@ import numpy.typing as npt
 
 # pyarrow ships no type information; its values are checked here and converted to numpy.
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pv
-import pyarrow.parquet as pq
 
 from alchemiser.market.history import FloatArray, MissingTickersError, PriceHistory
 
@@ -171,14 +169,25 @@ def _synthetic_tickers(directory: Path) -> frozenset[str]:
 def _read_table(path: Path) -> pa.Table:
     try:
         if path.suffix.lower() == ".csv":
-            return pv.read_csv(
-                path,
-                read_options=pv.ReadOptions(use_threads=False),
-                convert_options=pv.ConvertOptions(column_types={DATE_COLUMN: pa.string()}),
-            )
+            return _read_csv(path)
+        import pyarrow.parquet as pq  # only for parquet: it adds to every command's start-up
+
         return pq.read_table(path)
     except pa.ArrowInvalid as exc:
         raise PriceFileError(path, f"not a readable {path.suffix[1:]} file ({exc})") from exc
+
+
+def _read_csv(path: Path) -> pa.Table:
+    """Read a CSV with its dates parsed by Arrow, else as text (parsed, and errors located, later)."""
+    options = pv.ReadOptions(use_threads=False)
+    try:
+        return pv.read_csv(path, read_options=options, convert_options=_csv_dates_as(pa.date32()))
+    except pa.ArrowInvalid:  # a date Arrow cannot read: _parse_dates names the row
+        return pv.read_csv(path, read_options=options, convert_options=_csv_dates_as(pa.string()))
+
+
+def _csv_dates_as(kind: pa.DataType) -> pv.ConvertOptions:
+    return pv.ConvertOptions(column_types={DATE_COLUMN: kind})
 
 
 def _read_series(path: Path, ticker: str) -> _Series:
@@ -211,17 +220,23 @@ def _read_series(path: Path, ticker: str) -> _Series:
 
 def _parse_dates(path: Path, column: pa.ChunkedArray) -> DateArray:
     """Parse ``YYYY-MM-DD`` text (any time part ignored) or dates/timestamps (wall clock)."""
+    # pyarrow.compute is imported only where needed: loading it slows every command's start.
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        import pyarrow.compute as pc
+
         head = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(column), 0, 10)
         parsed = pc.strptime(head, format="%Y-%m-%d", unit="s", error_is_null=True)
-    elif pa.types.is_timestamp(kind):
-        parsed = pc.local_timestamp(column) if kind.tz is not None else column
-    elif pa.types.is_date(kind):
+    elif pa.types.is_timestamp(kind) and kind.tz is not None:
+        import pyarrow.compute as pc
+
+        parsed = pc.local_timestamp(column)
+    elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         parsed = column
     else:
         raise PriceFileError(path, f"expected '{DATE_COLUMN}' to hold dates, found type {kind}")
-    epoch_days, valid = _numpy_of(parsed.cast(pa.date32()), np.int32)
+    as_dates = parsed if pa.types.is_date32(parsed.type) else parsed.cast(pa.date32())
+    epoch_days, valid = _numpy_of(as_dates, np.int32)
     days: DateArray = epoch_days.astype("datetime64[D]")
     days[~valid] = np.datetime64("NaT")
     bad = np.flatnonzero(np.isnat(days))
@@ -258,7 +273,8 @@ def _numpy_of(
 
 def _parse_closes(path: Path, dates: DateArray, column: pa.ChunkedArray) -> FloatArray:
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-        closes, valid = _numpy_of(column.cast(pa.float64()), np.float64)
+        as_floats = column if pa.types.is_float64(column.type) else column.cast(pa.float64())
+        closes, valid = _numpy_of(as_floats, np.float64)
         closes[~valid] = np.nan
     else:
         import pandas as pd  # rare (text in the price column): keep start-up free of pandas
