@@ -32,10 +32,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("action", choices=["on", "off", "status"])
     p.add_argument("--reason", default="", help="why (shown in every run's report while on)")
-    p.add_argument("--home", type=Path, help="the local home directory (as for `run`)")
+    p.add_argument(
+        "--home", type=Path, metavar="DIR", help="the local home directory (as for `run`)"
+    )
     p.add_argument(
         "--data",
         type=Path,
+        metavar="DIR",
         help="the price directory whose default home to use (default: the synthetic demo's)",
     )
     p.set_defaults(handler=run_kill_switch)

@@ -61,11 +61,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="Run one trading day of the daily cycle on this machine: the deployed "
         "state machine and handlers, a simulated broker and a SQLite ledger under --home.",
     )
-    p.add_argument("--date", type=_day, help="replay this past trading day (default: the latest)")
-    p.add_argument("--data", type=Path, help="price directory (default: the synthetic demo market)")
+    p.add_argument(
+        "--date",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="replay this past trading day (default: the latest)",
+    )
+    p.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="price directory (default: the synthetic demo market)",
+    )
     p.add_argument(
         "--home",
         type=Path,
+        metavar="DIR",
         help="where the simulated account, ledger and reports live (default: one home per "
         "data source under ./.alchemiser: demo/ for the synthetic market, <folder>-<hash>/ "
         "for a price directory)",
@@ -85,6 +96,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--cash",
         type=_cash,
+        metavar="DOLLARS",
         help="opening cash of a NEW home's simulated account, in dollars (default 100000); "
         "refused once the account exists",
     )
