@@ -67,3 +67,33 @@ def test_a_writable_output_and_readable_inputs_pass(tmp_path: Path) -> None:
     check_books_file(tmp_path / "books.yaml")
     check_directory(tmp_path, "prices")
     check_output_file(tmp_path / "new.csv", "a CSV file")
+
+
+def test_no_message_tells_a_user_to_pass_a_python_argument() -> None:
+    # Every string the library can show (docstrings aside) is free of `name=True`-style advice
+    import ast
+    import re
+
+    import alchemiser
+
+    keyword_argument = re.compile(r"\b[a-z_]+=(True|False|None)\b")
+    found: list[str] = []
+    for path in Path(alchemiser.__file__).parent.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        found += [
+            f"{path.name}:{node.lineno}: {node.value!r}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and keyword_argument.search(node.value)
+        ]
+    assert found == []
