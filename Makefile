@@ -6,9 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .tools/sam
 STAMP := $(VENV)/.installed
+# The browser tests open the report pages in Debian's Chromium (headless, offline).
+CHROMIUM ?= /usr/bin/chromium
 export SAM_CLI_TELEMETRY := 0
+export ALCHEMISER_CHROMIUM := $(CHROMIUM)
 
-.PHONY: setup run test lint typecheck template pytest bench clean
+.PHONY: setup run test lint typecheck template pytest bench bench-analytics clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +22,13 @@ $(STAMP): pyproject.toml
 $(SAM_VENV)/bin/sam:
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli>=1.120,<2'
+
+# Installed once, only when missing (CI and developers run as root on Debian).
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || \
+		{ echo "the browser tests need Chromium at $(CHROMIUM) (Debian: apt-get install chromium)" >&2; exit 1; }
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
 setup: $(STAMP)
 
@@ -37,7 +47,7 @@ template: $(STAMP) $(SAM_VENV)/bin/sam
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
 	$(SAM_VENV)/bin/sam build --region us-east-1
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test: lint typecheck template pytest
@@ -45,5 +55,8 @@ test: lint typecheck template pytest
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_benchmark.py
 
+bench-analytics: $(STAMP)
+	$(BIN)/python benchmarks/analytics_benchmark.py
+
 clean:
-	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache tests/artifacts

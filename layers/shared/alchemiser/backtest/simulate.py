@@ -30,7 +30,7 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
-from alchemiser.backtest.metrics import Metrics, compute_metrics
+from alchemiser.analytics.metrics import Metrics, compute_metrics
 from alchemiser.backtest.rebalance import RebalanceFrequency, simulate_holdings
 
 FloatArray = npt.NDArray[np.float64]

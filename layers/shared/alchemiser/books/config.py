@@ -8,6 +8,7 @@
           - id: nuclear            # [a-z0-9-], 1-32 characters, unique within the stage
             strategy: nuclear.clj  # a .clj file in books.yaml's directory (or a folder below it)
             share: 0.35            # in (0, 1]; a stage's shares sum to at most 1
+        hedge: ...                 # optional options hedge (alchemiser.hedge.policy)
 
 Every problem is collected and raised together as one ``ConfigurationError``, each
 line located in the YAML (``books.yaml:7: ...``). Lines come from the composed node
@@ -28,10 +29,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.source import SymphonyError
 from alchemiser.errors import ConfigurationError
+from alchemiser.hedge.policy import HedgePolicy
+from alchemiser.hedge.policy_config import read_hedge_policy
 
 BOOK_ID_PATTERN: Final = r"^[a-z0-9-]{1,32}$"
 STAGE_PATTERN: Final = r"^[a-z][a-z0-9-]{0,15}$"  # as Settings.stage
 _BOOK_KEYS: Final = ("id", "strategy", "share")
+_STAGE_KEYS: Final = ("books", "hedge")
 _NUMBER_TAGS: Final = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
 
@@ -212,7 +216,7 @@ def _strategy(checker: _Checker, node: yaml.Node | None, label: str) -> str | No
 
 
 def _stage_books(checker: _Checker, stage: str, node: yaml.Node) -> list[BookConfig]:
-    fields = checker.mapping(node, f"stage {stage}", ("books",))
+    fields = checker.mapping(node, f"stage {stage}", _STAGE_KEYS)
     books_node = fields.get("books")
     if books_node is None:
         if isinstance(node, yaml.MappingNode):
@@ -231,9 +235,17 @@ def _stage_books(checker: _Checker, stage: str, node: yaml.Node) -> list[BookCon
     return [b for b in books if b is not None]
 
 
-def load_books(path: Path, stage: str) -> list[BookConfig]:
-    """Return the books of ``stage`` in file order; raise ConfigurationError listing every problem."""
-    checker = _Checker(path)
+def _stage_hedge(checker: _Checker, stage: str, node: yaml.Node) -> HedgePolicy | None:
+    """Return the stage's hedge policy (None: hedging off); problems go to ``checker``."""
+    if not isinstance(node, yaml.MappingNode):
+        return None  # _stage_books reports it
+    hedge = next((v for k, v in node.value if str(k.value) == "hedge"), None)
+    return None if hedge is None else read_hedge_policy(hedge, stage, checker.at)
+
+
+def _stage(
+    checker: _Checker, path: Path, stage: str
+) -> tuple[list[BookConfig], HedgePolicy | None]:
     stages_node, stages = _stage_nodes(checker, _compose(path))
     if stage not in stages:
         configured = ", ".join(sorted(stages)) or "none"
@@ -242,8 +254,19 @@ def load_books(path: Path, stage: str) -> list[BookConfig]:
         )
         checker.fail()
     books = _stage_books(checker, stage, stages[stage])
+    hedge = _stage_hedge(checker, stage, stages[stage])
     checker.fail_if_any()
-    return books
+    return books, hedge
+
+
+def load_books(path: Path, stage: str) -> list[BookConfig]:
+    """Return the books of ``stage`` in file order; raise ConfigurationError listing every problem."""
+    return _stage(_Checker(path), path, stage)[0]
+
+
+def load_hedge_policy(path: Path, stage: str) -> HedgePolicy | None:
+    """Return the hedge policy of ``stage`` (None when it has no ``hedge:``), checking the stage."""
+    return _stage(_Checker(path), path, stage)[1]
 
 
 def validate_all_stages(path: Path) -> dict[str, list[BookConfig]]:
@@ -251,5 +274,7 @@ def validate_all_stages(path: Path) -> dict[str, list[BookConfig]]:
     checker = _Checker(path)
     _, stages = _stage_nodes(checker, _compose(path))
     books = {stage: _stage_books(checker, stage, node) for stage, node in stages.items()}
+    for stage, node in stages.items():
+        _stage_hedge(checker, stage, node)
     checker.fail_if_any()
     return books

@@ -28,7 +28,9 @@ class Command:
 _ENGINE = "alchemiser.cli.engine_commands"
 COMMANDS: tuple[Command, ...] = (
     Command("eval", _ENGINE, "today's (or any day's) allocation of a symphony"),
-    Command("backtest", _ENGINE, "simulate a symphony over history"),
+    Command(
+        "backtest", _ENGINE, "simulate a symphony (or, with --hedge, a stage's hedge) over history"
+    ),
     Command("validate", _ENGINE, "check symphony files (and books.yaml), reporting every error"),
     Command("import-composer", _ENGINE, "convert a Composer JSON export to a .clj symphony"),
     Command(

@@ -1,7 +1,7 @@
 """Engine commands: ``eval``, ``backtest``, ``validate`` and ``import-composer``.
 
 Each handler imports what only it needs (the backtester, pyarrow's loader, pydantic's
-books model, the Composer importer), so the CLI starts fast: see
+books model, the Composer importer, the hedge backtest), so the CLI starts fast: see
 ``benchmarks/startup_benchmark.py``.
 """
 
@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alchemiser.cli.output import fail, number, percent, print_json, progress_bar
+from alchemiser.cli.output import fail, message_of, number, percent, print_json, progress_bar
 from alchemiser.cli.paths import (
     PRICE_DIRECTORY,
     SYMPHONY_FILE,
@@ -66,8 +66,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--trace", action="store_true", help="explain every decision taken on that day")
     p.set_defaults(handler=run_eval)
 
-    p = commands.add_parser("backtest", help="simulate a symphony over history")
-    p.add_argument("file", type=Path)
+    p = commands.add_parser(
+        "backtest", help="simulate a symphony (or, with --hedge, a stage's hedge) over history"
+    )
+    p.add_argument("file", type=Path, help="a .clj symphony, or books.yaml with --hedge")
     p.add_argument(
         "--data", type=Path, required=True, help="directory of per-ticker daily price files"
     )
@@ -79,6 +81,21 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.add_argument("--allocations-out", type=Path, help="write date,weights (JSON) for every day")
     p.add_argument("--equity-out", type=Path, help="write date,equity,return for every day")
+    p.add_argument(
+        "--report",
+        type=Path,
+        metavar="OUT.html",
+        help="write a tearsheet page (charts and tables; plotly.js goes in assets/ beside it)",
+    )
+    p.add_argument(
+        "--benchmark",
+        metavar="TICKER|FILE.clj",
+        help="the report's benchmark: a ticker in --data or a symphony file (default SPY)",
+    )
+    p.add_argument(
+        "--hedge", action="store_true", help="backtest the stage's hedge policy (file: books.yaml)"
+    )
+    p.add_argument("--stage", default="dev", help="with --hedge: the stage of books.yaml (dev)")
     p.set_defaults(handler=run_backtest_command)
 
     p = commands.add_parser(
@@ -132,8 +149,16 @@ def run_eval(args: argparse.Namespace) -> int:
 def run_backtest_command(args: argparse.Namespace) -> int:
     from alchemiser.backtest.symphony import backtest_symphony
 
+    if args.hedge:
+        from alchemiser.cli.hedge_backtest import run_hedge_backtest
+
+        return run_hedge_backtest(args)
+    if args.file.suffix in (".yaml", ".yml"):
+        return fail(f"{args.file} is a books file: backtest its hedge with --hedge")
     if args.start and args.end and args.start > args.end:
         return fail(f"--start {args.start} is after --end {args.end}")
+    if args.benchmark and not args.report:
+        return fail("--benchmark sets the benchmark of the report: add --report OUT.html")
     try:
         for out in (args.allocations_out, args.equity_out):
             if out is not None:
@@ -154,8 +179,15 @@ def run_backtest_command(args: argparse.Namespace) -> int:
         _write_allocations(args.allocations_out, backtest)
     if args.equity_out:
         _write_equity(args.equity_out, backtest)
+    report = None
+    if args.report:
+        report = _write_report(args, backtest, history.synthetic)
+        if report is None:
+            return 1
     metrics = backtest.result.metrics
     if args.json:
+        if report:
+            print(report, file=sys.stderr)  # stdout stays one JSON object
         print_json(metrics.to_json_dict())
         return 0
     symphony = program.symphony
@@ -185,7 +217,31 @@ def run_backtest_command(args: argparse.Namespace) -> int:
         )
     for label, value in rows:
         print(f"  {label:<26}{value}")
+    if report:
+        print(report)
     return 0
+
+
+def _write_report(
+    args: argparse.Namespace, backtest: SymphonyBacktest, synthetic: frozenset[str]
+) -> str | None:
+    """Write the tearsheet; return the line that says where (None after an error)."""
+    # Imported here: the report's modules are needed only when one is asked for.
+    from alchemiser.analytics.backtest_report import DEFAULT_BENCHMARK, write_backtest_report
+
+    try:
+        files = write_backtest_report(
+            backtest,
+            args.report,
+            symphony_file=args.file,
+            data=args.data,
+            benchmark=args.benchmark or DEFAULT_BENCHMARK,
+            synthetic=synthetic,
+        )
+    except USER_ERRORS as exc:
+        fail(f"report not written: {message_of(exc)}")
+        return None
+    return f"Report: {files.pages[0]} (charts: {files.chart_library})"
 
 
 def _write_allocations(path: Path, backtest: SymphonyBacktest) -> None:
@@ -253,7 +309,7 @@ def run_validate(args: argparse.Namespace) -> int:
 
 def _validate_books(path: Path) -> int:
     """Check a books.yaml (every stage, every strategy it names); return 1 on problems."""
-    from alchemiser.books.config import validate_all_stages
+    from alchemiser.books.config import load_hedge_policy, validate_all_stages
 
     try:
         stages = validate_all_stages(path)
@@ -263,6 +319,8 @@ def _validate_books(path: Path) -> int:
     for stage, books in stages.items():
         shares = ", ".join(f"{b.id} {b.share}" for b in books)
         print(f"ok {path.name} [{stage}]: {len(books)} books ({shares})")
+        policy = load_hedge_policy(path, stage)
+        print(f"   hedge: {policy.describe() if policy else 'none'}")
     return 0
 
 

@@ -16,9 +16,13 @@ def fail(problem: str | BaseException) -> int:
 
     An ``OSError`` is worded from its errno and path (never ``[Errno 2] ...``).
     """
-    message = describe_os_error(problem) if isinstance(problem, OSError) else str(problem)
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {message_of(problem)}", file=sys.stderr)
     return 1
+
+
+def message_of(problem: str | BaseException) -> str:
+    """Return what to tell the user about ``problem`` (an OSError worded from its errno)."""
+    return describe_os_error(problem) if isinstance(problem, OSError) else str(problem)
 
 
 def print_json(payload: Any) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from alchemiser.backtest.metrics import DrawdownSpan, Metrics, compute_metrics
+from alchemiser.analytics.metrics import DrawdownSpan, Metrics, compute_metrics
 
 DAYS = np.array(["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"], dtype="datetime64[D]")
 
@@ -170,3 +170,12 @@ def test_empty_or_misaligned_inputs_are_rejected() -> None:
         compute_metrics(DAYS[:2], _array([0.1]), _array([0.0]))
     with pytest.raises(ValueError, match="finite and >= -1"):
         compute_metrics(DAYS[:1], _array([np.nan]), _array([0.0]))
+
+
+def test_without_trades_turnover_is_unknown_not_zero() -> None:
+    # Given: a benchmark's price series, whose trades are not known
+    # When
+    metrics = compute_metrics(DAYS[:2], _array([0.01, -0.01]))
+    # Then
+    assert metrics.turnover is None
+    assert metrics.to_json_dict()["turnover"] is None

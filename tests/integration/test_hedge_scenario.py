@@ -1,0 +1,209 @@
+"""Sixty trading days of the hedge book on a synthetic path with a -20 % fall.
+
+Synthetic prices (the values do not matter, the sequence does): a quiet market whose
+daily moves alternate around +/-0.7 % (a year of warm-up for the vols, then January
+and February, in which the tail hedge is bought and rolled at its DTE threshold),
+then a two-day fall that takes the underlying 20 % below the spot at which the
+rolled-in hedge was sized. Every day is run twice (a re-run, as after a
+redrive): the second run places nothing. The caps hold every day, and when the fall
+completes the rolled-in hedge is worth within 10 % of what its sizing promised.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alchemiser.broker.alpaca_mapping import NEW_YORK
+from alchemiser.broker.simulated_options import SimulatedOptionsBroker
+from alchemiser.broker.simulated_options_market import SimulatedOptionsMarket
+from alchemiser.execution.clock import InstantClock
+from alchemiser.hedge.book import EventKind, HedgeBookState, HedgeRecord
+from alchemiser.hedge.daily import HedgeDayInputs, HedgeDayReport, HedgePorts, run_hedge_day
+from alchemiser.hedge.exposure import daily_returns, estimate_exposure
+from alchemiser.hedge.iv_regime import IvHistory
+from alchemiser.hedge.policy import Budget, HedgePolicy, HedgeTemplate, HedgeUnderlying, Protect
+from alchemiser.market.history import PriceHistory
+
+WARMUP, QUIET, FALL, AFTER = 300, 51, 2, 7  # trading days; QUIET + FALL + AFTER = 60
+POLICY = HedgePolicy(
+    underlying=HedgeUnderlying.AUTO, template=HedgeTemplate.TAIL,
+    protect=Protect(move=Decimal("-0.20"), payoff=Decimal("0.08")),
+    budget=Budget(monthly=Decimal("0.005"), yearly=Decimal("0.04")),
+)  # fmt: skip
+
+
+def synthetic(qqq_returns: np.ndarray) -> PriceHistory:
+    """Return QQQ from its returns and an SPY that follows it at 0.8 with noise."""
+    rng = np.random.default_rng(11)
+    spy_returns = 0.8 * qqq_returns + rng.normal(0, 0.003, len(qqq_returns))
+    dates = pd.bdate_range(end="2025-01-02", periods=WARMUP + 1)
+    dates = dates.append(pd.bdate_range("2025-01-03", periods=len(qqq_returns) - WARMUP - 1))
+    closes = np.column_stack([100 * np.cumprod(1 + qqq_returns), 80 * np.cumprod(1 + spy_returns)])
+    return PriceHistory(
+        dates.values.astype("datetime64[D]"), ("QQQ", "SPY"), closes, frozenset({"QQQ", "SPY"})
+    )
+
+
+class Account:
+    """$1M in the underlying plus the hedge book, run day by day through ``run_hedge_day``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.state = HedgeBookState()
+        self.iv = IvHistory()
+        self.risky = Decimal(1_000_000)
+        self.hedge_value = Decimal(0)
+        self.reports: list[HedgeDayReport] = []
+        self.navs: list[Decimal] = []
+
+    def open(
+        self, history: PriceHistory
+    ) -> tuple[SimulatedOptionsMarket, SimulatedOptionsBroker, InstantClock]:
+        """Return the market on ``history`` and the account's broker file (kept between phases)."""
+        market = SimulatedOptionsMarket(history)
+        clock = InstantClock(datetime.combine(history.day(WARMUP), time(15, 45), NEW_YORK))
+        return (
+            market,
+            SimulatedOptionsBroker(self.folder / "options.sqlite3", market, clock=clock),
+            clock,
+        )
+
+    def run(
+        self,
+        history: PriceHistory,
+        row: int,
+        desk: tuple[SimulatedOptionsMarket, SimulatedOptionsBroker, InstantClock],
+    ) -> None:
+        market, broker, clock = desk
+        day = history.day(row)
+        clock.advance(datetime.combine(day, time(15, 45), NEW_YORK) - clock.now())
+        broker.set_day(day)
+        self.risky *= 1 + Decimal(repr(float(daily_returns(history.column("QQQ"))[row])))
+        events = len(self.state.events)
+        spot = Decimal(repr(float(history.column("QQQ")[row])))
+        nav = self.risky + self._marked(broker)
+        returns = {u: daily_returns(history.column(u)) for u in ("QQQ", "SPY")}
+        held = self.state.hedges[0].underlying if self.state.hedges else None
+        exposure = estimate_exposure(
+            {"qqq": returns["QQQ"]},
+            {"qqq": self.risky},
+            returns,
+            row,
+            POLICY.underlying,
+            current=held,
+        )
+        inputs = HedgeDayInputs(
+            run_id=f"cycle-{day}-dev", today=day, policy=POLICY, nav=nav, underlying=exposure.underlying,
+            equity_delta=exposure.equity_delta, spot=spot, state=self.state,
+        )  # fmt: skip
+        ports = HedgePorts(
+            broker, clock, self.iv, close_of=lambda u, d: Decimal(repr(market.spot(u, d)))
+        )
+        report = run_hedge_day(inputs, ports)
+        orders = len(broker.orders())
+        rerun = run_hedge_day(inputs.__class__(**{**inputs.__dict__, "state": report.state}), ports)
+        assert len(broker.orders()) == orders, f"the re-run of {day} placed orders"
+        assert rerun.actions == []
+        self.state = report.state
+        self.risky += sum((e.amount for e in self.state.events[events:]), Decimal(0))
+        self.reports.append(report)
+        self.navs.append(nav)
+
+    def _marked(self, broker: SimulatedOptionsBroker) -> Decimal:
+        return sum(
+            ((p.current_price or Decimal(0)) * p.qty * 100 for p in broker.option_positions()),
+            Decimal(0),
+        )
+
+    def value_of(self, record: HedgeRecord, history: PriceHistory, row: int) -> Decimal:
+        market = SimulatedOptionsMarket(history)
+        total = Decimal(0)
+        for leg in record.legs:
+            quote = market.quote(leg.symbol, history.day(row))
+            assert quote is not None
+            total += Decimal(repr(quote.mid)) * leg.qty * 100
+        return total
+
+
+def quiet_days(count: int, rng: np.random.Generator) -> np.ndarray:
+    """Return daily returns alternating around +/-0.7 % (about 11 % a year, no trend)."""
+    signs = np.where(np.arange(count) % 2 == 0, 1.0, -1.0)
+    return signs * 0.007 + rng.normal(0.0, 0.001, count)
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> tuple[Account, PriceHistory, HedgeRecord]:
+    rng = np.random.default_rng(2025)
+    quiet = np.concatenate(([0.0], quiet_days(WARMUP + QUIET - 1, rng)))
+    account = Account(tmp_path_factory.mktemp("hedge"))
+    first = synthetic(quiet)
+    desk = account.open(first)
+    for row in range(WARMUP, WARMUP + QUIET):
+        account.run(first, row, desk)
+    rolled = next(r for r in account.reports if any("rolled at 30" in a.reason for a in r.actions))
+    hedge = next(h for h in account.state.hedges if h.opened_on == rolled.day)
+    # The fall: two equal days to 80 % of the spot the rolled-in hedge was sized at
+    last = float(first.column("QQQ")[-1])
+    step = (0.8 * float(hedge.spot_at_open) / last) ** 0.5 - 1
+    tail = np.concatenate(([step] * FALL, rng.normal(0.0, 0.01, AFTER)))
+    full = synthetic(np.concatenate((quiet, tail)))
+    assert np.array_equal(full.closes[: len(first.dates)], first.closes)  # no look-ahead
+    desk = account.open(full)  # a new market on the longer data, the same broker file
+    for row in range(WARMUP + QUIET, WARMUP + QUIET + FALL + AFTER):
+        if row == WARMUP + QUIET + FALL - 1:
+            account.worth_at_bottom = account.value_of(hedge, full, row)  # type: ignore[attr-defined]
+        account.run(full, row, desk)
+    return account, full, hedge
+
+
+def test_the_hedge_is_bought_on_the_first_day_and_rolled_at_the_dte_threshold(
+    scenario: tuple[Account, PriceHistory, HedgeRecord],
+) -> None:
+    account, _, hedge = scenario
+    assert len(account.reports) == 60
+    assert account.reports[0].decision == "hedged"
+    rolls = [
+        a
+        for r in account.reports
+        for a in r.actions
+        if a.kind == "close" and "rolled at 30" in a.reason
+    ]
+    assert rolls, "no hedge was rolled at its DTE threshold"
+    roll_day = next(r for r in account.reports if any(a in rolls for a in r.actions))
+    assert "30 days to expiry" in rolls[0].reason or "29 days to expiry" in rolls[0].reason
+    assert any(a.kind == "open" and a.execution.filled_qty > 0 for a in roll_day.actions)
+    assert hedge.opened_on == roll_day.day
+
+
+def test_the_hedge_pays_off_within_10_percent_of_its_promise(
+    scenario: tuple[Account, PriceHistory, HedgeRecord],
+) -> None:
+    account, _, hedge = scenario
+    worth = account.worth_at_bottom  # type: ignore[attr-defined]
+    assert hedge.promised_payoff > 0
+    assert abs(worth - hedge.promised_payoff) <= Decimal("0.10") * hedge.promised_payoff, (
+        worth,
+        hedge.promised_payoff,
+    )
+
+
+def test_the_premium_caps_hold_on_every_purchase(
+    scenario: tuple[Account, PriceHistory, HedgeRecord],
+) -> None:
+    # A cap is a fraction of the NAV on the day of a purchase: after each purchase the
+    # premium of the month and of the last 12 months is within it
+    account, _, _ = scenario
+    buys = 0
+    for report, nav in zip(account.reports, account.navs, strict=True):
+        if any(a.kind == "open" and a.execution.filled_qty for a in report.actions):
+            buys += 1
+            assert report.spent_month <= POLICY.budget.monthly * nav, report.day
+            assert report.spent_year <= POLICY.budget.yearly * nav, report.day
+    opened = [e for e in account.state.events if e.kind is EventKind.OPEN]
+    assert len(opened) == buys >= 2
