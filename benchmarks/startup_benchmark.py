@@ -7,6 +7,10 @@ median CPU time, which a busy machine inflates less), against the 0.5 s budget f
 is listed for reference (it loads the simulator, moto and boto3 by design).
 
     python benchmarks/startup_benchmark.py [--repeat 15] [--json OUT.json]
+
+``--library DIR`` times another version of the library (a checkout's ``layers/shared``,
+put first on ``PYTHONPATH``) with this script, for a before/after comparison; only the
+commands every version has (``--help``, ``validate``, ``eval``) are run then.
 """
 
 from __future__ import annotations
@@ -55,11 +59,14 @@ def commands(script: str, home: Path) -> list[tuple[str, list[str], float | None
     ]
 
 
-def time_once(argv: list[str]) -> tuple[float, float]:
+EVERY_VERSION = ("alchemiser --help", "alchemiser validate", "alchemiser eval", "python -c")
+
+
+def time_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Run ``argv``; return its wall time and the CPU time (user + system) it used."""
     cpu_before = _children_cpu()
     began = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT, env=env)
     elapsed = time.perf_counter() - began
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr}")
@@ -75,19 +82,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=15, help="runs of each command")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--library", type=Path, help="time this layers/shared instead")
     args = parser.parse_args()
+    env = dict(os.environ)
+    if args.library is not None:
+        env["PYTHONPATH"] = str(args.library.resolve())
     script = str(Path(sys.executable).with_name("alchemiser"))
     if not os.access(script, os.X_OK):
         raise SystemExit(f"{script} not found: run `make setup` first")
     with tempfile.TemporaryDirectory() as tmp:
         measured = commands(script, Path(tmp) / "home")
+        if args.library is not None:
+            measured = [m for m in measured if m[0].startswith(EVERY_VERSION)]
         runs: dict[str, list[float]] = {label: [] for label, _, _ in measured}
         cpu: dict[str, list[float]] = {label: [] for label, _, _ in measured}
         for round_ in range(args.repeat):
             for label, argv, _ in measured:
                 if "(reference)" in label and round_ >= 3:
                     continue  # seconds per run: three are enough to show the order of magnitude
-                wall, used = time_once(argv)
+                wall, used = time_once(argv, env)
                 runs[label].append(wall)
                 cpu[label].append(used)
             print(f"round {round_ + 1}/{args.repeat}", file=sys.stderr, end="\r")
