@@ -21,6 +21,6 @@ metrics = Metrics(namespace="Alchemiser", service="alchemiser")
 @metrics.log_metrics
 @event_parser(model=ExecuteOrderEvent)
 def lambda_handler(event: ExecuteOrderEvent, context: LambdaContext) -> dict[str, Any]:
-    result = execute_net_order(event.request, current())
+    result = execute_net_order(event.request, current(), context)
     metrics.add_metric(name="SharesFilled", unit=MetricUnit.Count, value=float(result.filled_qty))
     return result.model_dump(mode="json")

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from alchemiser.broker.errors import (
     BrokerError,
+    OrderNotCancelableError,
     OrderRejectedError,
     TransientBrokerError,
     UnknownSymbolError,
@@ -261,7 +262,7 @@ def test_failure_after_create_leaves_an_order_to_find_by_client_id(make: Make) -
 def test_cancel_only_open_orders(make: Make) -> None:
     broker = make()
     filled = broker.submit_order(buy("1", "done"))
-    with pytest.raises(BrokerError, match="only open orders"):
+    with pytest.raises(OrderNotCancelableError, match="only open orders"):
         broker.cancel_order(filled.id)
     with pytest.raises(BrokerError, match="no such order"):
         broker.cancel_order("missing")

@@ -2,7 +2,7 @@
 
 What a test can script, per client order id:
 
-* ``fill(cid, qty, price=..., after_polls=n)`` — how much of the order fills, at what
+* ``fill(cid, qty, price=..., after_polls=n)`` — how much of the order fills (in all), at what
   price, and on which ``get_order`` poll the fill becomes visible (0: at once).
   Unscripted limit orders fill nothing; unscripted market orders fill completely at
   the ask (buys) or the bid (sells) of the last quote served.
@@ -14,11 +14,18 @@ What a test can script, per client order id:
 * ``crash_when_polled(cid, poll)`` — one ``InjectedCrashError`` on that poll: the process
   dies mid-walk with the order still open.
 * ``ignore_cancel(cid)`` — cancels of that order never complete (``pending_cancel``).
+* ``fill_before_cancel(cid, qty)`` — the cancel race: the order's fills reach ``qty`` (a
+  total) after the walk's last poll, just before its cancel arrives. If that completes the order, the cancel is
+  refused with ``OrderNotCancelableError`` (Alpaca's 422); if not, the cancel goes
+  through and only a later look-up shows the fill.
+* ``set_market(is_open=..., closes_in=...)`` — what ``clock()`` says (default: open,
+  closing in an hour).
 
 Quotes come from ``set_quotes(symbol, QuoteSpec, ...)``: each ``latest_quote`` call
 takes the next one, and the last one repeats; timestamps are the clock's time minus
 the spec's age. Like Alpaca, a second POST with a used client id is refused, and a
-cancel of an order that can no longer fill does nothing.
+cancel of an order that can no longer fill (filled, canceled, rejected) raises
+``OrderNotCancelableError``.
 """
 
 from __future__ import annotations
@@ -27,7 +34,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from alchemiser.broker.errors import BrokerError, OrderRejectedError, TransientBrokerError
+from alchemiser.broker.errors import (
+    BrokerError,
+    OrderNotCancelableError,
+    OrderRejectedError,
+    TransientBrokerError,
+)
 from alchemiser.broker.models import (
     Account,
     AssetInfo,
@@ -78,6 +90,10 @@ class ScriptedBroker:
     attempts: list[OrderRequest] = field(default_factory=list)  # every submit_order call
     submitted: list[OrderRequest] = field(default_factory=list)  # POSTs that created an order
     cancels: list[str] = field(default_factory=list)  # client ids whose cancel was asked
+    refused_cancels: list[str] = field(default_factory=list)  # ... and refused (not cancelable)
+    clock_reads: int = 0
+    market_open: bool = True
+    closes_in: timedelta = timedelta(hours=1)
     _quotes: dict[str, list[QuoteSpec]] = field(default_factory=dict)
     _last_quote: dict[str, Quote] = field(default_factory=dict)
     _orders: dict[str, _Live] = field(default_factory=dict)  # by broker order id
@@ -87,6 +103,7 @@ class ScriptedBroker:
     _transient: dict[str, bool] = field(default_factory=dict)  # cid -> after_post
     _crashes: dict[str, int] = field(default_factory=dict)
     _stuck_cancels: set[str] = field(default_factory=set)
+    _racing_fills: dict[str, FillScript] = field(default_factory=dict)
 
     # -- scripting ----------------------------------------------------------------------
 
@@ -134,6 +151,14 @@ class ScriptedBroker:
     def ignore_cancel(self, cid: str) -> None:
         self._stuck_cancels.add(cid)
 
+    def fill_before_cancel(self, cid: str, qty: Decimal, *, price: Decimal | None = None) -> None:
+        self._racing_fills[cid] = FillScript(qty, price)
+
+    def set_market(
+        self, *, is_open: bool = True, closes_in: timedelta = timedelta(hours=1)
+    ) -> None:
+        self.market_open, self.closes_in = is_open, closes_in
+
     # -- what a test reads --------------------------------------------------------------
 
     def submissions_per_client_id(self) -> dict[str, int]:
@@ -164,12 +189,13 @@ class ScriptedBroker:
         ]
 
     def clock(self) -> MarketClock:
+        self.clock_reads += 1
         now = self.time.now()
         return MarketClock(
             timestamp=now,
-            is_open=True,
-            next_open=now + timedelta(days=1),
-            next_close=now + timedelta(hours=1),
+            is_open=self.market_open,
+            next_open=now + timedelta(hours=17),
+            next_close=now + self.closes_in if self.market_open else now + timedelta(days=1),
         )
 
     def calendar(self, start: date, end: date) -> list[TradingSession]:
@@ -227,9 +253,15 @@ class ScriptedBroker:
 
     def cancel_order(self, order_id: str) -> None:
         live = self._live(order_id)
-        self.cancels.append(live.order.client_order_id)
+        cid = live.order.client_order_id
+        self.cancels.append(cid)
+        racing = self._racing_fills.pop(cid, None)
+        if racing is not None:  # the fill beat the cancel to the exchange
+            live.pending = racing
+            self._apply_fill(live)
         if live.order.status.terminal:
-            return
+            self.refused_cancels.append(cid)
+            raise OrderNotCancelableError(order_id, "order is not cancelable")
         stuck = live.order.client_order_id in self._stuck_cancels
         live.pending = None
         status = OrderStatus.PENDING_CANCEL if stuck else OrderStatus.CANCELED
@@ -270,15 +302,18 @@ class ScriptedBroker:
         return None
 
     def _apply_fill(self, live: _Live) -> None:
+        """Bring the order's filled quantity up to the script's (a total, not an increment)."""
         script, order = live.pending, live.order
         live.pending = None
-        if script is None or script.qty <= 0:
+        if script is None or script.qty <= order.filled_qty:
             return
         qty = min(script.qty, order.qty)
+        added = qty - order.filled_qty
         price = script.price or order.limit_price or self._far_side(order)
+        spent = order.filled_qty * (order.filled_avg_price or Decimal(0)) + added * price
         status = OrderStatus.FILLED if qty == order.qty else OrderStatus.PARTIALLY_FILLED
-        self._update(live, status=status, filled_qty=qty, filled_avg_price=price)
-        signed = qty if order.side is OrderSide.BUY else -qty
+        self._update(live, status=status, filled_qty=qty, filled_avg_price=spent / qty)
+        signed = added if order.side is OrderSide.BUY else -added
         self.holdings[order.symbol] = self.holdings.get(order.symbol, Decimal(0)) + signed
         self.cash -= signed * price
 

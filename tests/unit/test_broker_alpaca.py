@@ -26,6 +26,7 @@ from moto import mock_aws
 from alchemiser.broker.alpaca import AlpacaBroker, load_secret_json
 from alchemiser.broker.errors import (
     BrokerError,
+    OrderNotCancelableError,
     OrderRejectedError,
     TransientBrokerError,
     UnknownSymbolError,
@@ -445,13 +446,27 @@ def test_order_rejected_in_the_post_answer_raises(
 # -- orders: canceling -------------------------------------------------------------------
 
 
-def test_cancel_of_a_filled_order_is_a_broker_error(
+def test_cancel_refused_with_422_is_typed_not_cancelable_and_sent_once(
     http: responses.RequestsMock, broker: AlpacaBroker
 ) -> None:
+    # Given Alpaca's recorded answer to a cancel of an order that filled meanwhile
     http.delete(f"{PAPER}/orders/{ORDER_ID}", status=422, json=fixture("error_not_cancelable"))
-    with pytest.raises(BrokerError, match="not cancelable") as raised:
+    # When the order is canceled
+    with pytest.raises(OrderNotCancelableError) as raised:
         broker.cancel_order(ORDER_ID)
+    # Then the error names the order and Alpaca's message, is not transient, was sent once
+    assert (raised.value.order_id, raised.value.detail) == (ORDER_ID, "order is not cancelable")
     assert not isinstance(raised.value, TransientBrokerError)
+    assert len(http.calls) == 1
+
+
+def test_cancel_of_an_unknown_order_is_a_plain_broker_error(
+    http: responses.RequestsMock, broker: AlpacaBroker
+) -> None:
+    http.delete(f"{PAPER}/orders/{ORDER_ID}", status=404, json=fixture("error_order_not_found"))
+    with pytest.raises(BrokerError, match="404") as raised:
+        broker.cancel_order(ORDER_ID)
+    assert not isinstance(raised.value, OrderNotCancelableError)
 
 
 def test_cancel_server_error_is_transient_and_not_retried(

@@ -1,30 +1,29 @@
 """What every ``Broker`` must do the same way: the simulated broker and the Alpaca adapter.
 
-The Alpaca adapter runs against ``FakeAlpacaOrders``: ``responses`` callbacks that keep
-orders in a dict and answer in Alpaca's documented shapes (templates from
-tests/fixtures/alpaca): a market order fills at once, a limit order rests, a duplicate
-client_order_id is a 422, an unknown one a 404, canceling a filled order a 422. The
-simulated broker trades at the real SPY close of 2025-11-28 (../shared/data/prices).
+The Alpaca adapter runs against ``FakeAlpacaOrders`` (tests/support/fake_alpaca.py):
+``responses`` callbacks that keep orders in a dict and answer in Alpaca's documented
+shapes. The simulated broker trades at the real SPY close of 2025-11-28
+(../shared/data/prices).
 """
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import requests
 import responses
 
 from alchemiser.broker.alpaca import AlpacaBroker
-from alchemiser.broker.errors import BrokerError, OrderRejectedError, UnknownSymbolError
+from alchemiser.broker.errors import (
+    BrokerError,
+    OrderNotCancelableError,
+    OrderRejectedError,
+    UnknownSymbolError,
+)
 from alchemiser.broker.models import (
     LimitOrderRequest,
     MarketOrderRequest,
@@ -36,92 +35,7 @@ from alchemiser.broker.port import Broker
 from alchemiser.broker.simulated import SimulatedBroker, SimulationConfig
 from alchemiser.market.loader import load_price_directory
 from tests.conftest import PRICES_DIR
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "alpaca"
-PAPER = "https://paper-api.alpaca.markets/v2"
-DATA = "https://data.alpaca.markets/v2"
-Reply = tuple[int, dict[str, str], str]
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-class FakeAlpacaOrders:
-    """A stateful stand-in for Alpaca's order endpoints (answers only; no trading logic)."""
-
-    FILL_PRICE = "677.92"
-
-    def __init__(self, http: responses.RequestsMock) -> None:
-        self.orders: dict[str, dict[str, Any]] = {}
-        http.add_callback(responses.POST, f"{PAPER}/orders", callback=self.submit)
-        http.add_callback(
-            responses.GET, f"{PAPER}/orders:by_client_order_id", callback=self.by_client_id
-        )
-        order_url = re.compile(re.escape(f"{PAPER}/orders/") + r"[^/?]+")
-        http.add_callback(responses.GET, order_url, callback=self.get)
-        http.add_callback(responses.DELETE, order_url, callback=self.cancel)
-        http.get(f"{PAPER}/account", json=fixture("account"))
-        http.get(f"{PAPER}/positions", json=fixture("positions"))
-        http.get(f"{PAPER}/clock", json=fixture("clock"))
-        http.get(f"{PAPER}/calendar", json=fixture("calendar"))
-        http.get(f"{PAPER}/assets/SPY", json=fixture("asset_fractionable"))
-        http.get(f"{PAPER}/assets/ZZZZ", status=404, json=fixture("error_asset_not_found"))
-        http.add_callback(responses.GET, f"{DATA}/stocks/quotes/latest", callback=self.quote)
-
-    def submit(self, request: requests.PreparedRequest) -> Reply:
-        body = json.loads(cast(bytes, request.body))
-        if any(o["client_order_id"] == body["client_order_id"] for o in self.orders.values()):
-            return _json(422, fixture("error_duplicate_client_order_id"))
-        market = body["type"] == "market"
-        order = fixture("order_filled" if market else "order_new") | {
-            "id": str(uuid.uuid4()),
-            "client_order_id": body["client_order_id"],
-            "symbol": body["symbol"],
-            "side": body["side"],
-            "qty": body["qty"],
-            "limit_price": body.get("limit_price"),
-            "filled_qty": body["qty"] if market else "0",
-            "filled_avg_price": self.FILL_PRICE if market else None,
-        }
-        self.orders[order["id"]] = order
-        return _json(200, order)
-
-    def by_client_id(self, request: requests.PreparedRequest) -> Reply:
-        wanted = dict(_query(request))["client_order_id"]
-        found = [o for o in self.orders.values() if o["client_order_id"] == wanted]
-        return _json(200, found[0]) if found else _json(404, fixture("error_order_not_found"))
-
-    def get(self, request: requests.PreparedRequest) -> Reply:
-        order = self.orders.get(_last_segment(request))
-        return _json(200, order) if order else _json(404, fixture("error_order_not_found"))
-
-    def cancel(self, request: requests.PreparedRequest) -> Reply:
-        order = self.orders.get(_last_segment(request))
-        if order is None:
-            return _json(404, fixture("error_order_not_found"))
-        if order["status"] in {"filled", "canceled", "expired", "rejected"}:
-            return _json(422, fixture("error_not_cancelable"))
-        order["status"] = "canceled"
-        return 204, {}, ""
-
-    def quote(self, request: requests.PreparedRequest) -> Reply:
-        symbol = dict(_query(request))["symbols"]
-        return _json(
-            200, fixture("latest_quote_spy") if symbol == "SPY" else fixture("latest_quote_empty")
-        )
-
-
-def _json(status: int, body: object) -> Reply:
-    return status, {"Content-Type": "application/json"}, json.dumps(body)
-
-
-def _query(request: requests.PreparedRequest) -> list[tuple[str, str]]:
-    return parse_qsl(urlsplit(request.url or "").query)
-
-
-def _last_segment(request: requests.PreparedRequest) -> str:
-    return (request.path_url or "").split("?")[0].rsplit("/", 1)[-1]
+from tests.support.fake_alpaca import FakeAlpacaOrders
 
 
 @pytest.fixture(params=["simulated", "alpaca"])
@@ -187,10 +101,15 @@ def test_a_resting_limit_stays_open_until_canceled(broker: Broker) -> None:
     assert canceled.filled_qty == 0 and canceled.remaining == Decimal("0.5")
 
 
-def test_canceling_a_filled_order_is_a_broker_error(broker: Broker) -> None:
+def test_canceling_a_filled_order_raises_not_cancelable_like_alpacas_422(broker: Broker) -> None:
+    # Given an order that can no longer be canceled
     filled = broker.submit_order(_market("SPY", OrderSide.BUY, "1", "filled-1"))
-    with pytest.raises(BrokerError):
+    # When it is canceled, Then both brokers refuse with the same typed error (never silently)
+    with pytest.raises(OrderNotCancelableError) as raised:
         broker.cancel_order(filled.id)
+    assert raised.value.order_id == filled.id
+    # And the order is still filled, whole
+    assert broker.get_order(filled.id).status is OrderStatus.FILLED
 
 
 def test_an_identical_resubmit_returns_the_order_already_placed(broker: Broker) -> None:

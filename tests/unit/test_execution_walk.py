@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,157 +13,20 @@ from hypothesis import strategies as st
 from alchemiser.books.client_ids import client_order_id, step_client_order_id
 from alchemiser.broker.errors import TransientBrokerError
 from alchemiser.broker.models import OrderSide, OrderType, Quote
-from alchemiser.broker.port import Broker
-from alchemiser.cycle.models import ExecuteOrderRequest, NetOrder, OrderResult
 from alchemiser.errors import InjectedCrashError
-from alchemiser.execution import (
-    InstantClock,
-    execute_order,
-    limit_price,
-    quote_problem,
-    walk_client_order_ids,
+from alchemiser.execution import InstantClock, limit_price, quote_problem, walk_client_order_ids
+from alchemiser.ledger.models import KillSwitch, OrderPhase, OrderState
+from tests.support.scripted_broker import QuoteSpec
+from tests.support.walk_venue import (
+    RUN_ID,
+    START,
+    D,
+    NetOrder,
+    Venue,
+    ids,
+    make_settings,
+    net_order,
 )
-from alchemiser.ledger.models import (
-    BookAllocation,
-    BookSnapshot,
-    FillRecord,
-    KillSwitch,
-    Lot,
-    OrderPhase,
-    OrderRecord,
-    OrderState,
-    RunRecord,
-)
-from alchemiser.ledger.port import Ledger
-from alchemiser.settings import Settings
-from tests.support.scripted_broker import QuoteSpec, ScriptedBroker
-
-D = Decimal
-START = datetime(2026, 11, 20, 20, 45, tzinfo=UTC)
-RUN_ID = "cycle-2026-11-20-dev"
-
-
-class MemoryLedger:
-    """The orders and kill switch of a Ledger, in memory (the rest is not used here)."""
-
-    def __init__(self) -> None:
-        self.writes: list[OrderRecord] = []
-        self.switch: KillSwitch | None = None
-
-    def put_order(self, order: OrderRecord) -> None:
-        self.writes.append(order)
-
-    def get_order(self, run_id: str, client_order_id: str) -> OrderRecord | None:
-        found = [
-            o for o in self.writes if (o.run_id, o.client_order_id) == (run_id, client_order_id)
-        ]
-        return found[-1] if found else None
-
-    def orders(self, run_id: str) -> list[OrderRecord]:
-        latest = {o.client_order_id: o for o in self.writes if o.run_id == run_id}
-        return list(latest.values())
-
-    def kill_switch(self) -> KillSwitch | None:
-        return self.switch
-
-    def set_kill_switch(self, switch: KillSwitch) -> None:
-        self.switch = switch
-
-    def get_run(self, run_id: str) -> RunRecord | None:
-        raise NotImplementedError
-
-    def put_run(self, run: RunRecord) -> None:
-        raise NotImplementedError
-
-    def runs(self, stage: str) -> list[RunRecord]:
-        raise NotImplementedError
-
-    def record_fills(self, fills: Sequence[FillRecord]) -> list[FillRecord]:
-        raise NotImplementedError
-
-    def fills(self, run_id: str) -> list[FillRecord]:
-        raise NotImplementedError
-
-    def open_lots(self, book_id: str) -> list[Lot]:
-        raise NotImplementedError
-
-    def realised_pnl(self, book_id: str) -> Decimal:
-        raise NotImplementedError
-
-    def book_ids(self) -> list[str]:
-        raise NotImplementedError
-
-    def put_snapshot(self, snapshot: BookSnapshot) -> None:
-        raise NotImplementedError
-
-    def latest_snapshot(self, book_id: str, on_or_before: date) -> BookSnapshot | None:
-        raise NotImplementedError
-
-
-def make_settings(**overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "limit_steps": (D("0"), D("0.5"), D("1")),
-        "step_timeout_s": 20.0,
-        "poll_interval_s": 1.0,
-        "kill_switch": False,
-    }
-    values.update(overrides)
-    return Settings.model_validate(values)
-
-
-def net_order(
-    side: OrderSide, qty: str, *, symbol: str = "SPY", fractionable: bool = True
-) -> NetOrder:
-    phase = OrderPhase.BUY if side is OrderSide.BUY else OrderPhase.SELL
-    return NetOrder(
-        client_order_id=client_order_id(RUN_ID, phase, symbol, side),
-        run_id=RUN_ID,
-        trading_date=date(2026, 11, 20),
-        phase=phase,
-        symbol=symbol,
-        side=side,
-        qty=D(qty),
-        ref_price=D("100"),
-        fractionable=fractionable,
-        allocations=[BookAllocation(book_id="core", side=side, qty=D(qty))],
-    )
-
-
-class Venue:
-    """A scripted broker, a memory ledger and an instant clock, for one order."""
-
-    def __init__(self, *, fractionable: bool = True, tick: str = "0.01") -> None:
-        self.clock = InstantClock(START)
-        self.broker = ScriptedBroker(self.clock)
-        self.broker.add_asset(
-            "SPY",
-            fractionable=fractionable,
-            qty_places=9 if fractionable else 0,
-            price_tick=D(tick),
-        )
-        self.broker.set_quotes("SPY", QuoteSpec(D("100.00"), D("100.10")))
-        self.ledger = MemoryLedger()
-
-    def run(
-        self, order: NetOrder, *, max_notional: str | None = None, settings: Settings | None = None
-    ) -> OrderResult:
-        request = ExecuteOrderRequest(
-            order=order, max_notional=None if max_notional is None else D(max_notional)
-        )
-        broker: Broker = self.broker
-        ledger: Ledger = self.ledger
-        return execute_order(request, broker, ledger, settings or make_settings(), self.clock)
-
-    def placed(self) -> list[tuple[str, OrderType, Decimal, Decimal | None]]:
-        return [
-            (r.client_order_id, r.type, r.qty, getattr(r, "limit_price", None))
-            for r in self.broker.submitted
-        ]
-
-
-def ids(order: NetOrder) -> tuple[str, ...]:
-    return walk_client_order_ids(order.client_order_id, 3)
-
 
 # -- the walk ------------------------------------------------------------------------------
 
@@ -227,7 +89,7 @@ def test_ledger_is_rewritten_after_every_step_so_a_crash_loses_nothing() -> None
 
 def test_sell_where_no_limit_step_fills_ends_with_a_market_order_for_everything() -> None:
     # Given a 10-share sell of a held position on a 50.00 x 50.04 quote; no limit step fills
-    venue, order = Venue(), net_order(OrderSide.SELL, "10")
+    venue, order = Venue(), net_order(OrderSide.SELL, "10", ref_price="50")
     venue.broker.set_quotes("SPY", QuoteSpec(D("50.00"), D("50.04")))
     venue.broker.set_position("SPY", D("10"))
     s0, s1, s2, market = ids(order)
@@ -394,7 +256,7 @@ def test_order_found_under_the_client_id_for_another_symbol_fails_closed() -> No
     venue.broker.set_quotes("QQQ", QuoteSpec(D("400"), D("400.10")))
     venue.broker.fill(ids(order)[0], D("1"))
     venue.run(
-        net_order(OrderSide.BUY, "1", symbol="QQQ").model_copy(
+        net_order(OrderSide.BUY, "1", symbol="QQQ", ref_price="400").model_copy(
             update={"client_order_id": order.client_order_id}
         )
     )
@@ -645,6 +507,22 @@ def test_buy_whose_cash_cap_leaves_less_than_the_smallest_order_is_complete() ->
     assert D("9") < result.filled_qty < D("10")
     assert result.filled_qty * (result.avg_price or 0) <= 950
     assert "capped by max_notional $950.00" in result.reason
+
+
+def test_a_market_buy_that_fills_above_the_ask_stays_within_its_cash_cap() -> None:
+    # Given a $1,000 buy that reaches the market step, which fills 10 bps above the
+    # 100.10 ask (the price moved, or slipped)
+    venue, order = Venue(), net_order(OrderSide.BUY, "20")
+    venue.broker.fill(ids(order)[3], D("20"), price=D("100.20"))
+
+    # When it is executed
+    result = venue.run(order, max_notional="1000")
+
+    # Then the market order was sized at the ask plus the 20 bps buffer (100.31), so even
+    # the slipped fill spends no more than the cap, and the buy counts as complete
+    assert venue.placed()[-1][2] == D("9.969095803")  # 1000 / 100.31, 9 places down
+    assert result.filled_qty * (result.avg_price or 0) <= 1000
+    assert result.state is OrderState.FILLED
 
 
 def test_max_notional_does_not_limit_a_sell() -> None:

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     alpaca_secret_key: SecretStr | None = None
     live: bool = False  # Alpaca live trading; paper unless explicitly true
     http_timeout_s: float = Field(10.0, gt=0, le=60)
+    # Alpaca allows 200 requests a minute per account (per API). Each Lambda process takes
+    # a share: at most 8 run at once (EvaluateBooks' MaxConcurrency), 8 x 22 = 176.
+    alpaca_requests_per_minute: int = Field(22, ge=10, le=200)
+    alpaca_max_rate_wait_s: float = Field(60.0, gt=0, le=120)  # longer: fail the step, retry
 
     # -- the cycle -----------------------------------------------------------------
     minutes_before_close: int = Field(15, ge=1, le=120)
@@ -75,6 +79,18 @@ class Settings(BaseSettings):
     step_timeout_s: float = Field(20.0, gt=0, le=300)
     poll_interval_s: float = Field(1.0, gt=0, le=30)
     max_quote_age_s: float = Field(60.0, gt=0, le=600)  # an older quote fails the order closed
+    # A quote is implausible (the order fails closed) when its spread is wider than
+    # max_spread_bps of its mid, or its mid further than max_quote_deviation_bps from the
+    # order's reference price (the price it was planned at).
+    max_spread_bps: Decimal = Field(Decimal("100"), gt=0, le=2000)
+    max_quote_deviation_bps: Decimal = Field(Decimal("500"), gt=0, le=5000)
+    # A market buy may fill above the ask: its cash cap sizes it at the ask plus this much.
+    market_buy_buffer_bps: Decimal = Field(Decimal("20"), ge=0, le=500)
+    cancel_timeout_s: float = Field(10.0, gt=0, le=120)  # how long a cancel may take to confirm
+    # Kept back from the Lambda's remaining time to record the result after the walk; it
+    # also absorbs a slow last broker call (http_timeout_s) past the walk's deadline.
+    walk_margin_s: float = Field(15.0, ge=1, le=300)
+    close_margin_s: float = Field(120.0, ge=0, le=3600)  # no order goes out this close to the close
 
     @field_validator("limit_steps")
     @classmethod
@@ -88,6 +104,16 @@ class Settings(BaseSettings):
                 f"limit steps must move from mid toward the far side, were {list(steps)}"
             )
         return steps
+
+    @model_validator(mode="after")
+    def _orders_can_go_out_before_the_close(self) -> Settings:
+        if self.close_margin_s >= self.minutes_before_close * 60:
+            raise ValueError(
+                f"close_margin_s {self.close_margin_s:g} must be less than minutes_before_close "
+                f"({self.minutes_before_close} min = {self.minutes_before_close * 60} s): the run "
+                "starts that long before the close, and no order would ever go out"
+            )
+        return self
 
     @model_validator(mode="after")
     def _walk_fits_in_the_task_timeout(self) -> Settings:

@@ -1,20 +1,19 @@
 """The Alpaca adapter behind ``Broker`` (alpaca-py; paper trading unless told otherwise).
 
-Timeouts and retries are decided here, not by alpaca-py. alpaca-py's ``RESTClient``
-sends every request through ``_one_request(method, url, opts, retry)`` with no timeout,
-and ``_request`` loops on it, sleeping and re-sending on 429/504 (POSTs included).
-Both clients below override that one method to (1) add ``timeout=timeout_s`` to every
-``requests`` call and (2) pass ``retry=0`` so the SDK never raises its internal
-RetryException: each SDK call is exactly one HTTP attempt. On top of that:
+Timeouts, retries and the rate limit are decided here and in ``alpaca_http``, not by
+alpaca-py: each SDK call is exactly one HTTP attempt, with a timeout, after a token of
+the API's request budget (``rate_limit``). On top of that:
 
 - reads (GET) are retried by ``_read`` up to ``read_attempts`` times on transient
   failures (429, 5xx, timeouts, connection errors), backing off ``retry_backoff_s`` x 2^n;
+  a 429 that says how long to wait (``Retry-After`` / ``X-RateLimit-Reset``) pauses the
+  budget instead, so the retry goes out when Alpaca allows it (at most
+  ``max_wait_s`` later, else TransientBrokerError);
 - an order POST and a cancel DELETE are attempted exactly once per call; a transient
   failure raises TransientBrokerError and the caller looks the client_order_id up
-  before any new submit (the POST may have gone through).
-
-The canary tests in tests/unit/test_broker_alpaca.py fail if an alpaca-py upgrade
-moves that hook (they count HTTP calls and check the timeout of each one).
+  before any new submit (the POST may have gone through);
+- a cancel Alpaca refuses with 422 (the order filled or ended since it was last read)
+  raises OrderNotCancelableError: the caller looks the order up.
 """
 
 from __future__ import annotations
@@ -27,11 +26,8 @@ from typing import Any
 from uuid import UUID
 
 from alpaca.common.exceptions import APIError
-from alpaca.common.rest import RESTClient
 from alpaca.data.enums import DataFeed
-from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.requests import StockLatestQuoteRequest
-from alpaca.trading.client import TradingClient
 from alpaca.trading.models import Asset, Calendar, Clock, TradeAccount
 from alpaca.trading.models import Order as AlpacaOrder
 from alpaca.trading.models import Position as AlpacaPosition
@@ -42,6 +38,7 @@ from pydantic import ValidationError
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import RequestException, Timeout
 
+from alchemiser.broker.alpaca_http import OneAttemptClient, QuoteHttpClient, TradingHttpClient
 from alchemiser.broker.alpaca_mapping import (
     PENNY,
     account_from_alpaca,
@@ -58,6 +55,7 @@ from alchemiser.broker.alpaca_mapping import (
 )
 from alchemiser.broker.errors import (
     BrokerError,
+    OrderNotCancelableError,
     OrderRejectedError,
     TransientBrokerError,
     UnknownSymbolError,
@@ -73,33 +71,16 @@ from alchemiser.broker.models import (
     Quote,
     TradingSession,
 )
+from alchemiser.broker.rate_limit import AlpacaBudgets, server_wait_s
 from alchemiser.errors import ConfigurationError
 from alchemiser.settings import Settings
 
 SecretLoader = Callable[[str], Mapping[str, Any]]
+DEFAULT_REQUESTS_PER_MINUTE = 22  # one process's share of the account's 200 (see Settings)
+# The mixin's earlier name here, which other Alpaca adapters (options) build clients on;
+# they take a budget from ``AlpacaBroker.budgets`` with ``client._limit(...)``.
+_OneAttemptWithTimeout = OneAttemptClient
 _SDK_ERRORS = (APIError, RequestException)
-
-
-class _OneAttemptWithTimeout(RESTClient):
-    """Mixin over alpaca-py's RESTClient: one HTTP attempt per call, with a timeout."""
-
-    _timeout_s: float
-
-    def _one_request(self, method: str, url: str, opts: dict[str, Any], retry: int) -> Any:
-        # retry=0 keeps RESTClient from re-sending on 429/504; the adapter decides retries.
-        return super()._one_request(method, url, {**opts, "timeout": self._timeout_s}, 0)
-
-
-class _TradingClient(_OneAttemptWithTimeout, TradingClient):
-    def __init__(self, key_id: str, secret_key: str, *, paper: bool, timeout_s: float) -> None:
-        super().__init__(api_key=key_id, secret_key=secret_key, paper=paper)
-        self._timeout_s = timeout_s
-
-
-class _QuoteClient(_OneAttemptWithTimeout, StockHistoricalDataClient):
-    def __init__(self, key_id: str, secret_key: str, *, timeout_s: float) -> None:
-        super().__init__(api_key=key_id, secret_key=secret_key)
-        self._timeout_s = timeout_s
 
 
 class _NotFoundError(BrokerError):
@@ -135,7 +116,11 @@ class AlpacaBroker:
         retry_backoff_s: float = 0.5,
         data_feed: DataFeed | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        wall: Callable[[], float] = time.time,
+        budgets: AlpacaBudgets | None = None,
     ) -> None:
+        """Build the adapter; ``budgets`` default to this adapter's own (``from_settings``
+        shares the process's); ``sleep`` and ``wall`` (epoch seconds) are injectable."""
         if timeout_s <= 0 or read_attempts < 1 or retry_backoff_s < 0:
             raise ValueError(
                 "expected timeout_s > 0, read_attempts >= 1 and retry_backoff_s >= 0, were "
@@ -147,8 +132,28 @@ class AlpacaBroker:
         self._retry_backoff_s = retry_backoff_s
         self._feed = data_feed
         self._sleep = sleep
-        self._trading = _TradingClient(key_id, secret_key, paper=paper, timeout_s=timeout_s)
-        self._quotes = _QuoteClient(key_id, secret_key, timeout_s=timeout_s)
+        self._wall = wall
+        limits = budgets or AlpacaBudgets.private(DEFAULT_REQUESTS_PER_MINUTE)
+        self.budgets = limits  # subclasses' own clients (options data) share them
+        self._trading = TradingHttpClient(
+            key_id,
+            secret_key,
+            paper=paper,
+            timeout_s=timeout_s,
+            budget=limits.trading,
+            max_wait_s=limits.max_wait_s,
+            sleep=sleep,
+            wall=wall,
+        )
+        self._quotes = QuoteHttpClient(
+            key_id,
+            secret_key,
+            timeout_s=timeout_s,
+            budget=limits.data,
+            max_wait_s=limits.max_wait_s,
+            sleep=sleep,
+            wall=wall,
+        )
 
     @classmethod
     def from_settings(
@@ -176,6 +181,12 @@ class AlpacaBroker:
                 "Alpaca credentials missing: set ALCHEMISER_ALPACA_SECRET_NAME, or both "
                 "ALCHEMISER_ALPACA_KEY_ID and ALCHEMISER_ALPACA_SECRET_KEY"
             )
+        options.setdefault(
+            "budgets",
+            AlpacaBudgets.shared(
+                settings.alpaca_requests_per_minute, settings.alpaca_max_rate_wait_s
+            ),
+        )
         return cls(
             key_id, secret_key, paper=settings.paper, timeout_s=settings.http_timeout_s, **options
         )
@@ -264,14 +275,14 @@ class AlpacaBroker:
         return order
 
     def cancel_order(self, order_id: str) -> None:
+        """DELETE the order once; Alpaca's 422 (it can no longer be canceled) is typed."""
         order_uuid = _order_uuid(order_id, "cancel")
         try:
             self._trading.cancel_order_by_id(order_uuid)
         except _SDK_ERRORS as error:
-            failure = _translate(error, f"cancel order {order_id}", self._timeout_s)
             if _status(error) == 422:
-                failure = BrokerError(f"cannot cancel order {order_id}: {_message(error)}")
-            raise failure from error
+                raise OrderNotCancelableError(order_id, _message(error)) from error
+            raise _translate(error, f"cancel order {order_id}", self._timeout_s) from error
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -291,7 +302,11 @@ class AlpacaBroker:
         return existing
 
     def _read[T](self, action: str, call: Callable[[], T]) -> T:
-        """Run one GET-backed SDK call, retrying transient failures a bounded number of times."""
+        """Run one GET-backed SDK call, retrying transient failures a bounded number of times.
+
+        A 429 that says when to come back has paused the request budget (the response
+        hook saw it): the retry waits there instead of backing off.
+        """
         for attempt in range(1, self._read_attempts + 1):
             try:
                 return call()
@@ -299,7 +314,9 @@ class AlpacaBroker:
                 failure = _translate(error, action, self._timeout_s)
                 if not isinstance(failure, TransientBrokerError) or attempt == self._read_attempts:
                     raise failure from error
-            self._sleep(self._retry_backoff_s * 2 ** (attempt - 1))
+                told_when = _status(error) == 429 and _server_wait(error, self._wall()) is not None
+            if not told_when:
+                self._sleep(self._retry_backoff_s * 2 ** (attempt - 1))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
 
@@ -346,6 +363,11 @@ def _translate(error: APIError | RequestException, action: str, timeout_s: float
     if status == 404:
         return _NotFoundError(f"{action}: Alpaca answered HTTP 404 ({message})")
     return BrokerError(f"{action}: Alpaca answered HTTP {status}: {message}")
+
+
+def _server_wait(error: APIError | RequestException, wall_now: float) -> float | None:
+    response = error.response
+    return None if response is None else server_wait_s(response.headers, wall_now)
 
 
 def _status(error: APIError | RequestException) -> int | None:

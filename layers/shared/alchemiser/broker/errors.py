@@ -25,5 +25,18 @@ class OrderRejectedError(BrokerError):
         super().__init__(f"order {client_order_id} rejected: {reason}")
 
 
+class OrderNotCancelableError(BrokerError):
+    """The broker refused a cancel: the order can no longer be canceled (Alpaca: HTTP 422).
+
+    Almost always the order filled, or was canceled or expired, after it was last read:
+    look it up and count what it filled. Never a reason to fail the run by itself.
+    """
+
+    def __init__(self, order_id: str, detail: str) -> None:
+        self.order_id = order_id
+        self.detail = detail
+        super().__init__(f"cannot cancel order {order_id}: {detail}")
+
+
 class UnknownSymbolError(BrokerError):
     """The broker has no asset (or no quote) for a symbol."""

@@ -8,7 +8,11 @@ trades happen at the market data's closes. Trading days are the rows of the
 Fills (deterministic; prices and sessions in ``simulated_market``): a fillable order
 fills ``partial_fill_ratio`` of its qty once, at submission (prices do not move within
 a day, so nothing fills later); the rest stays open (``new``/``partially_filled``) until
-canceled, or ``expired`` when the session moves to another day. Refusals (over 9
+canceled, or ``expired`` when the session moves to another day. Like Alpaca, an order
+received while the market is closed (before the open, after the close, early closes
+included) is ``accepted`` and does not fill; where Alpaca would route it at the next
+open, the simulation lets it expire when the session moves on. A cancel of an order
+that can no longer fill raises OrderNotCancelableError, as Alpaca's 422 does. Refusals (over 9
 decimals, fractions of a non-fractionable symbol, an off-tick limit, a sell above the
 holding not held by open sells, a buy above the cash not held by open buys) are
 recorded as ``rejected`` with the reason and raise OrderRejectedError.
@@ -29,10 +33,10 @@ from alchemiser.broker.alpaca_mapping import (
     QTY_PLACES,
     calendar_bounds,
     order_matches,
-    tick_for_price,
 )
 from alchemiser.broker.errors import (
     BrokerError,
+    OrderNotCancelableError,
     OrderRejectedError,
     TransientBrokerError,
     UnknownSymbolError,
@@ -55,6 +59,7 @@ from alchemiser.broker.simulated_market import (
     SimulationConfig,
     fill_price,
     next_exchange_day,
+    order_refusal,
     price_book,
     trading_session,
 )
@@ -264,9 +269,8 @@ class SimulatedBroker:
             if order is None:
                 raise BrokerError(f"cannot cancel order {order_id!r}: no such order")
             if order.status.terminal:
-                raise BrokerError(
-                    f"cannot cancel order {order_id!r}: it is {order.status.value}, "
-                    "only open orders can be canceled"
+                raise OrderNotCancelableError(
+                    order_id, f"it is {order.status.value}, only open orders can be canceled"
                 )
             _, now, _ = self._current(tx)
             tx.update_order(_with_status(order, OrderStatus.CANCELED, now))
@@ -292,9 +296,11 @@ class SimulatedBroker:
             order = _new_order(order_id, request, now, OrderStatus.REJECTED, reason=refusal)
             tx.insert_order(order, day)
             return order, True
-        price = fill_price(request, book, self._config.fill_threshold)
+        session = trading_session(day)
+        in_session = session.open <= now < session.close
+        price = fill_price(request, book, self._config.fill_threshold) if in_session else None
         filled = Decimal(0) if price is None else self._fill_qty(request)
-        status = OrderStatus.NEW
+        status = OrderStatus.NEW if in_session else OrderStatus.ACCEPTED  # Alpaca's after-hours
         if filled > 0:
             status = OrderStatus.FILLED if filled == request.qty else OrderStatus.PARTIALLY_FILLED
         order = _new_order(order_id, request, now, status, filled, price if filled else None)
@@ -314,19 +320,9 @@ class SimulatedBroker:
         """Return why the order is refused, or None when it is acceptable."""
         symbol, qty = request.symbol, request.qty
         limit = request.limit_price if isinstance(request, LimitOrderRequest) else None
-        whole = qty == qty.to_integral_value()
-        if symbol in self._config.reject_symbols:
-            return f"{symbol} refuses orders (simulation config reject_symbols)"
-        if book is None:
-            return f"{symbol} is not tradable on {day}: no close in the simulated market"
-        if _decimal_places(qty) > QTY_PLACES:
-            return f"qty must have at most {QTY_PLACES} decimal places, was {qty}"
-        if symbol in self._config.non_fractionable and not whole:
-            return f"{symbol} is not fractionable: qty must be whole shares, was {qty}"
-        if limit is not None and limit % tick_for_price(limit) != 0:
-            return f"limit price must be a multiple of {tick_for_price(limit)}, was {limit}"
-        if not whole and qty * book.mark < 1:
-            return f"a fractional order must be worth at least $1, was {qty} x {book.mark}"
+        malformed = order_refusal(request, book, self._config, day)
+        if malformed is not None or book is None:
+            return malformed
         reserved_cash, reserved_qty = tx.reservations(lambda s: self._buy_price(s, row))
         if request.side is OrderSide.SELL:
             held = tx.holding(symbol)
@@ -420,11 +416,6 @@ def _new_order(
 
 def _with_status(order: Order, status: OrderStatus, at: datetime) -> Order:
     return Order.model_validate(order.model_dump() | {"status": status, "updated_at": at})
-
-
-def _decimal_places(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def _aware(moment: datetime) -> datetime:

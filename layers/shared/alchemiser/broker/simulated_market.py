@@ -25,7 +25,7 @@ import exchange_calendars as xcals
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from alchemiser.broker.alpaca_mapping import NEW_YORK, tick_for_price
+from alchemiser.broker.alpaca_mapping import NEW_YORK, QTY_PLACES, tick_for_price
 from alchemiser.broker.models import LimitOrderRequest, OrderRequest, OrderSide, TradingSession
 from alchemiser.money import to_tick
 from alchemiser.settings import Settings
@@ -101,6 +101,33 @@ def fill_price(request: OrderRequest, book: PriceBook, threshold: Decimal) -> De
         return min(limit, book.buy_fill) if marketable else None
     marketable = limit <= book.mid - threshold * (book.mid - book.bid)
     return max(limit, book.sell_fill) if marketable else None
+
+
+def order_refusal(
+    request: OrderRequest, book: PriceBook | None, config: SimulationConfig, day: date
+) -> str | None:
+    """Return why Alpaca's rules refuse ``request`` whatever the account holds, or None."""
+    symbol, qty = request.symbol, request.qty
+    limit = request.limit_price if isinstance(request, LimitOrderRequest) else None
+    whole = qty == qty.to_integral_value()
+    if symbol in config.reject_symbols:
+        return f"{symbol} refuses orders (simulation config reject_symbols)"
+    if book is None:
+        return f"{symbol} is not tradable on {day}: no close in the simulated market"
+    if _decimal_places(qty) > QTY_PLACES:
+        return f"qty must have at most {QTY_PLACES} decimal places, was {qty}"
+    if symbol in config.non_fractionable and not whole:
+        return f"{symbol} is not fractionable: qty must be whole shares, was {qty}"
+    if limit is not None and limit % tick_for_price(limit) != 0:
+        return f"limit price must be a multiple of {tick_for_price(limit)}, was {limit}"
+    if not whole and qty * book.mark < 1:
+        return f"a fractional order must be worth at least $1, was {qty} x {book.mark}"
+    return None
+
+
+def _decimal_places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def trading_session(day: date) -> TradingSession:

@@ -13,15 +13,25 @@ from alchemiser.cycle.models import (
     HedgeRequest,
     OrderResult,
 )
+from alchemiser.execution.deadline import walk_deadline
 from alchemiser.execution.limits import gate_buys
 from alchemiser.execution.walk import execute_order
 from alchemiser.runtime import Dependencies
 
 
-def execute_net_order(request: ExecuteOrderRequest, deps: Dependencies) -> OrderResult:
-    """Walk the book for one order; safe to re-run (client ids are looked up before submitting)."""
+def execute_net_order(
+    request: ExecuteOrderRequest, deps: Dependencies, context: LambdaContext | None = None
+) -> OrderResult:
+    """Walk the book for one order; safe to re-run (client ids are looked up before submitting).
+
+    The walk ends by its own deadline: the ``context``'s remaining time less a margin.
+    """
     deps.faults.enter("ExecuteOrder")
-    return execute_order(request, deps.broker, deps.ledger, deps.settings, deps.clock)
+    deadline = None
+    if context is not None:
+        remaining_ms = context.get_remaining_time_in_millis()
+        deadline = walk_deadline(deps.clock.now(), remaining_ms, deps.settings)
+    return execute_order(request, deps.broker, deps.ledger, deps.settings, deps.clock, deadline)
 
 
 def check_sells(

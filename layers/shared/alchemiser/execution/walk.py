@@ -1,13 +1,23 @@
 """Execute one netted order: walk the book with limit orders, then a market order.
 
 For step ``k`` of ``settings.limit_steps`` (fractions of the half-spread, mid -> far
-side) the walk fetches a fresh quote, prices a DAY limit order at
-``mid + f * (ask - mid)`` for a buy (``mid - f * (mid - bid)`` for a sell) rounded
-onto the asset's tick toward the far side, submits it for the remaining quantity
-under client id ``step_client_order_id(base, k)``, polls it until it is done or
-``step_timeout_s`` has passed, cancels the rest and waits until the broker confirms.
-Partial fills carry forward; a market order for what is left comes last, under the
-id of step ``len(limit_steps)``.
+side) the walk fetches a fresh quote (refused when stale or implausible: ``quotes``),
+prices a DAY limit order at ``mid + f * (ask - mid)`` for a buy (``mid - f * (mid -
+bid)`` for a sell) rounded onto the asset's tick toward the far side, submits it for the
+remaining quantity under client id ``step_client_order_id(base, k)``, polls it until it
+is done or its wait is over, cancels the rest and waits until the broker confirms.
+Partial fills carry forward; a market order for what is left comes last, under the id
+of step ``len(limit_steps)``.
+
+Time (``deadline``): the walk reads the broker's clock once per order; no order goes out
+when the market is closed or about to close, and the walk ends by the earlier of the
+close less ``close_margin_s`` and the deadline it is given (the Lambda's remaining time
+less a margin). Each step's wait is shortened to fit; limit steps that no longer fit
+are skipped for the market step, and a market step that no longer fits is not placed.
+
+Cancel race: an order may fill between the last poll and the cancel; the broker then
+refuses the cancel (``OrderNotCancelableError``, Alpaca's 422), and the walk looks the
+order up and counts what it filled.
 
 Re-runs are safe: before any submit the step's client id is looked up at the broker,
 and an order found there is used (polled to its original deadline, then canceled)
@@ -16,14 +26,14 @@ instead of being placed again. The ledger record is rewritten after every step.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 
 from alchemiser.books.client_ids import step_client_order_id
-from alchemiser.broker.errors import BrokerError, OrderRejectedError
+from alchemiser.broker.alpaca_mapping import PENNY, SUB_PENNY
+from alchemiser.broker.errors import BrokerError, OrderNotCancelableError, OrderRejectedError
 from alchemiser.broker.models import (
     AssetInfo,
     LimitOrderRequest,
@@ -35,16 +45,22 @@ from alchemiser.broker.models import (
     Quote,
 )
 from alchemiser.broker.port import Broker
-from alchemiser.cycle.models import ExecuteOrderRequest, NetOrder, OrderResult
+from alchemiser.cycle.models import ExecuteOrderRequest, OrderResult
 from alchemiser.execution.clock import Clock
+from alchemiser.execution.deadline import (
+    Deadline,
+    StepTimes,
+    close_deadline,
+    earliest,
+    fill_wait,
+    market_problem,
+)
 from alchemiser.execution.limits import kill_switch_reason
-from alchemiser.ledger.models import OrderRecord, OrderState
+from alchemiser.execution.quotes import BPS, QuoteRules, limit_price, quote_problem
+from alchemiser.execution.walk_fills import WalkEnd, WalkFills
 from alchemiser.ledger.port import Ledger
 from alchemiser.money import ZERO, round_down, to_tick
 from alchemiser.settings import Settings
-
-MAX_QUOTE_AGE = timedelta(seconds=60)  # default; Settings.max_quote_age_s sets it per run
-MAX_QUOTE_LEAD = timedelta(seconds=5)  # a quote further in the future means the clocks disagree
 
 
 def walk_client_order_ids(base: str, limit_steps: int) -> tuple[str, ...]:
@@ -52,140 +68,24 @@ def walk_client_order_ids(base: str, limit_steps: int) -> tuple[str, ...]:
     return tuple(step_client_order_id(base, k) for k in range(limit_steps + 1))
 
 
-def quote_problem(
-    quote: Quote, symbol: str, now: datetime, max_age: timedelta = MAX_QUOTE_AGE
-) -> str:
-    """Return why ``quote`` must not be traded on at ``now``, or "" when it is usable."""
-    if quote.symbol != symbol:
-        return f"asked for a {symbol} quote, the broker answered for {quote.symbol}"
-    if quote.bid <= 0 or quote.ask <= 0:
-        return f"one-sided {symbol} quote (bid {quote.bid}, ask {quote.ask}): no order on it"
-    if quote.ask < quote.bid:
-        return f"crossed {symbol} quote (bid {quote.bid} > ask {quote.ask}): no order on it"
-    if quote.timestamp.utcoffset() is None:
-        return f"{symbol} quote time {quote.timestamp.isoformat()} has no timezone: no order on it"
-    age = now - quote.timestamp
-    if age > max_age:
-        return (
-            f"stale {symbol} quote: {age.total_seconds():.0f}s old at {now.isoformat()}, "
-            f"expected at most {max_age.total_seconds():.0f}s"
-        )
-    if -age > MAX_QUOTE_LEAD:
-        return (
-            f"{symbol} quote is stamped {(-age).total_seconds():.0f}s after {now.isoformat()}: "
-            "the broker's clock and ours disagree"
-        )
-    return ""
-
-
-def limit_price(side: OrderSide, quote: Quote, fraction: Decimal, tick: Decimal) -> Decimal:
-    """Price ``fraction`` of the way from mid to the far side, on the tick grid toward it."""
-    mid = quote.mid
-    if side is OrderSide.BUY:
-        return to_tick(mid + fraction * (quote.ask - mid), tick, up=True)
-    return to_tick(mid - fraction * (mid - quote.bid), tick, up=False)
-
-
 def execute_order(
-    request: ExecuteOrderRequest, broker: Broker, ledger: Ledger, settings: Settings, clock: Clock
+    request: ExecuteOrderRequest,
+    broker: Broker,
+    ledger: Ledger,
+    settings: Settings,
+    clock: Clock,
+    deadline: Deadline | None = None,
 ) -> OrderResult:
     """Walk the book for one netted order and return what filled.
 
-    A rejection or a bad quote ends the order (FAILED or PARTIALLY_FILLED, with the
-    reason); the kill switch skips it. ``TransientBrokerError`` propagates: re-running
-    the step is safe because every step's client id is looked up before any submit.
+    ``deadline`` is when the walk must be done (``deadline.walk_deadline`` from the
+    Lambda's remaining time); None leaves only the close and the steps' own timeouts.
+    A rejection, a bad quote, a closed market or no time left ends the order (FAILED or
+    PARTIALLY_FILLED, with the reason); the kill switch skips it. ``TransientBrokerError``
+    propagates: re-running the step is safe because every step's client id is looked up
+    before any submit.
     """
-    return _Walker(request, broker, ledger, settings, clock).run()
-
-
-class _End(StrEnum):
-    """Why the walk stopped; with the fills it decides the order's final state."""
-
-    DONE = "done"  # nothing left to trade
-    DUST = "dust"  # what is left is smaller than the broker's smallest order
-    HALTED = "halted"  # deliberately not traded: kill switch, cash cap
-    FAILED = "failed"  # rejected, bad quote, broker disagreement, market order unfilled
-
-
-@dataclass
-class _Fills:
-    """The broker orders of one walk, as last seen, and how the walk ended."""
-
-    order: NetOrder
-    legs: dict[str, Order] = field(default_factory=dict)  # broker order id -> latest state
-    end: _End | None = None
-    reason: str = ""
-
-    def see(self, placed: Order) -> None:
-        if placed.filled_qty > 0 and placed.filled_avg_price is None:
-            raise BrokerError(
-                f"broker order {placed.id} ({placed.client_order_id}) filled {placed.filled_qty} "
-                "but reports no average fill price"
-            )
-        self.legs[placed.id] = placed
-
-    def stop(self, end: _End, reason: str) -> None:
-        self.end, self.reason = end, reason
-
-    @property
-    def filled(self) -> Decimal:
-        return sum((o.filled_qty for o in self.legs.values()), ZERO)
-
-    @property
-    def spent(self) -> Decimal:
-        return sum((o.filled_qty * (o.filled_avg_price or ZERO) for o in self.legs.values()), ZERO)
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.order.qty - self.filled
-
-    def avg_price(self) -> Decimal | None:
-        filled = self.filled
-        return self.spent / filled if filled > 0 else None
-
-    def state(self) -> OrderState:
-        filled = self.filled
-        if self.end is None:  # still walking
-            return OrderState.PARTIALLY_FILLED if filled > 0 else OrderState.SUBMITTED
-        if filled > 0:
-            complete = self.end in (_End.DONE, _End.DUST)
-            return OrderState.FILLED if complete else OrderState.PARTIALLY_FILLED
-        return OrderState.SKIPPED if self.end in (_End.DUST, _End.HALTED) else OrderState.FAILED
-
-    def record(self) -> OrderRecord:
-        o = self.order
-        return OrderRecord(
-            client_order_id=o.client_order_id,
-            run_id=o.run_id,
-            trading_date=o.trading_date,
-            phase=o.phase,
-            symbol=o.symbol,
-            side=o.side,
-            qty=o.qty,
-            ref_price=o.ref_price,
-            state=self.state(),
-            filled_qty=self.filled,
-            avg_fill_price=self.avg_price(),
-            broker_order_ids=tuple(self.legs),
-            allocations=tuple(o.allocations),
-            reason=self.reason,
-        )
-
-    def result(self) -> OrderResult:
-        o = self.order
-        return OrderResult(
-            client_order_id=o.client_order_id,
-            run_id=o.run_id,
-            phase=o.phase,
-            symbol=o.symbol,
-            side=o.side,
-            requested_qty=o.qty,
-            filled_qty=self.filled,
-            avg_price=self.avg_price(),
-            state=self.state(),
-            broker_order_ids=list(self.legs),
-            reason=self.reason,
-        )
+    return _Walker(request, broker, ledger, settings, clock, deadline).run()
 
 
 def _aware(moment: datetime, what: str) -> datetime:
@@ -204,18 +104,25 @@ class _Walker:
         ledger: Ledger,
         settings: Settings,
         clock: Clock,
+        deadline: Deadline | None,
     ) -> None:
         self.request, self.order = request, request.order
         self.broker, self.ledger, self.settings, self.clock = broker, ledger, settings, clock
-        self.fills = _Fills(request.order)
-        self.timeout = timedelta(seconds=settings.step_timeout_s)
-        self.max_polls = math.ceil(settings.step_timeout_s / settings.poll_interval_s) + 1
-        self.patient = True  # False under the kill switch: open orders are canceled at once
+        self.fills = WalkFills(request.order)
+        self.times = StepTimes.from_settings(settings)
+        self.quote_rules = QuoteRules.from_settings(settings)
+        self.deadline = deadline
+        self.halt = ""  # why no new order may go out: the market is closed or closing
+        self.patient = True  # False when nothing new may go out: open orders are canceled at once
         self.capped = ""  # set when max_notional bound a step's quantity
         self.min_notional = Decimal(1)  # the asset's smallest order, read when the walk starts
+        self.skipped: list[str] = []  # limit steps that did not fit before the deadline
+        self.skip_reason = ""
 
     def run(self) -> OrderResult:
-        self.patient = not kill_switch_reason(self.settings, self.ledger.kill_switch())
+        self._read_market()
+        if kill_switch_reason(self.settings, self.ledger.kill_switch()):
+            self.patient = False
         asset = self.broker.asset(self.order.symbol)
         self.min_notional = asset.min_notional
         places = asset.qty_places if asset.fractionable and self.order.fractionable else 0
@@ -225,39 +132,59 @@ class _Walker:
             if self.fills.remaining <= 0 or self.fills.end is not None:
                 break
             self._step(step_id, fraction, asset, places)
+        if self.skipped:
+            self.fills.note(f"limit steps {', '.join(self.skipped)} skipped: {self.skip_reason}")
         self._finish(places)
         self.ledger.put_order(self.fills.record())
         return self.fills.result()
+
+    def _read_market(self) -> None:
+        """Check the broker's clock: stop new orders, or end the walk before the close."""
+        market = self.broker.clock()
+        margin = timedelta(seconds=self.settings.close_margin_s)
+        self.halt = market_problem(market, margin)
+        if self.halt:
+            self.patient = False
+            return
+        closing = close_deadline(market, self.clock.now(), margin)
+        self.deadline = earliest(self.deadline, closing)
 
     def _step(self, step_id: str, fraction: Decimal | None, asset: AssetInfo, places: int) -> None:
         now = self.clock.now()
         placed = self.broker.order_by_client_id(step_id)
         if placed is not None:  # placed by an earlier attempt: keep its original deadline
-            deadline = min(now, _aware(placed.submitted_at, "order submitted_at")) + self.timeout
+            started = min(now, _aware(placed.submitted_at, "order submitted_at"))
+            wait_until = min(started + self.times.step, self._latest_fill_wait(fraction))
         else:
-            placed = self._place(step_id, fraction, asset, places)
+            wait = fill_wait(now, self.deadline, self.times, market_step=fraction is None)
+            placed = self._place(step_id, fraction, asset, places, wait)
             if placed is None:
                 return
-            deadline = now + self.timeout
+            wait_until = now + wait
         mismatch = self._mismatch(step_id, placed)
         if mismatch:
-            self.fills.stop(_End.FAILED, mismatch)
+            self.fills.stop(WalkEnd.FAILED, mismatch)
             return
         self.fills.see(placed)
         self.ledger.put_order(self.fills.record())
-        settled = self._settle(placed, deadline if self.patient else self.clock.now())
+        settled = self._settle(placed, wait_until if self.patient else self.clock.now())
         self.fills.see(settled)
         self.ledger.put_order(self.fills.record())
         if settled.status is OrderStatus.REJECTED:
             why = settled.reject_reason or "no reason given"
-            self.fills.stop(_End.FAILED, f"broker rejected {step_id}: {why}")
+            self.fills.stop(WalkEnd.FAILED, f"broker rejected {step_id}: {why}")
         elif not settled.status.terminal:
             self.fills.stop(
-                _End.FAILED,
+                WalkEnd.FAILED,
                 f"cancel of broker order {settled.id} ({step_id}) not confirmed within "
-                f"{self.settings.step_timeout_s}s (status {settled.status.value}): "
+                f"{self.settings.cancel_timeout_s:g}s (status {settled.status.value}): "
                 "walk stopped so nothing can fill twice",
             )
+
+    def _latest_fill_wait(self, fraction: Decimal | None) -> datetime:
+        """The last moment an adopted step may wait for fills and still end by the deadline."""
+        now = self.clock.now()
+        return now + fill_wait(now, self.deadline, self.times, market_step=fraction is None)
 
     def _mismatch(self, step_id: str, placed: Order) -> str:
         o = self.order
@@ -274,28 +201,34 @@ class _Walker:
         return ""
 
     def _place(
-        self, step_id: str, fraction: Decimal | None, asset: AssetInfo, places: int
+        self,
+        step_id: str,
+        fraction: Decimal | None,
+        asset: AssetInfo,
+        places: int,
+        wait: timedelta,
     ) -> Order | None:
-        """Submit the step's order, or stop the walk and return None."""
+        """Submit the step's order, or skip the step / stop the walk and return None."""
         o = self.order
         halt = kill_switch_reason(self.settings, self.ledger.kill_switch())
-        if halt or not asset.tradable:
+        if halt or self.halt or not asset.tradable:
             self.fills.stop(
-                _End.HALTED if halt else _End.FAILED,
-                halt or f"{o.symbol} is not tradable at the broker",
+                WalkEnd.HALTED if halt else WalkEnd.FAILED,
+                halt or self.halt or f"{o.symbol} is not tradable at the broker",
             )
             return None
+        if wait < self.times.poll:
+            self._out_of_time(step_id, fraction)
+            return None
         quote = self.broker.latest_quote(o.symbol)
-        problem = quote_problem(
-            quote, o.symbol, self.clock.now(), timedelta(seconds=self.settings.max_quote_age_s)
-        )
+        problem = quote_problem(quote, o.symbol, self.clock.now(), self.quote_rules, o.ref_price)
         price = None
         if not problem and fraction is not None:
             price = limit_price(o.side, quote, fraction, asset.price_tick)
             if price <= 0:
                 problem = f"limit price for {o.symbol} rounds to {price} on tick {asset.price_tick}"
         if problem:
-            self.fills.stop(_End.FAILED, problem)
+            self.fills.stop(WalkEnd.FAILED, problem)
             return None
         qty = self._step_qty(quote, price, asset, places)
         if qty is None:
@@ -303,8 +236,32 @@ class _Walker:
         try:
             return self.broker.submit_order(self._request(step_id, qty, price))
         except OrderRejectedError as exc:
-            self.fills.stop(_End.FAILED, f"broker rejected {step_id}: {exc.reason}")
+            self.fills.stop(WalkEnd.FAILED, f"broker rejected {step_id}: {exc.reason}")
             return None
+
+    def _out_of_time(self, step_id: str, fraction: Decimal | None) -> None:
+        """Skip a limit step that does not fit before the deadline; refuse a market step."""
+        times, deadline = self.times, self.deadline
+        left = (
+            "no time"
+            if deadline is None
+            else f"{(deadline.at - self.clock.now()).total_seconds():.0f}s"
+        )
+        before = deadline.describe() if deadline is not None else "the deadline"
+        if fraction is not None:
+            self.skipped.append(step_id)
+            needs = times.poll + times.cancel + times.market_step_needs()
+            self.skip_reason = (
+                f"{left} left before {before}; a limit step and the market step need "
+                f"{needs.total_seconds():g}s"
+            )
+            return
+        self.fills.stop(
+            WalkEnd.FAILED,
+            f"{self.fills.remaining} {self.order.symbol} not traded: {left} left before "
+            f"{before}; the market step needs {(times.poll + times.cancel).total_seconds():g}s "
+            "(one poll and a cancel)",
+        )
 
     def _step_qty(
         self, quote: Quote, price: Decimal | None, asset: AssetInfo, places: int
@@ -313,10 +270,11 @@ class _Walker:
         o, fills = self.order, self.fills
         qty = round_down(fills.remaining, places)
         if qty <= 0:
-            fills.stop(_End.DUST, self._dust(places))
+            fills.stop(WalkEnd.DUST, self._dust(places))
             return None
         if o.side is OrderSide.BUY and self.request.max_notional is not None:
-            qty = self._cap(qty, quote.ask if price is None else max(price, quote.ask), places)
+            worst = max(price, quote.ask) if price is not None else self._market_buy_bound(quote)
+            qty = self._cap(qty, worst, places)
             if qty <= 0:
                 fills.stop(self._capped_end(), self.capped)
                 return None
@@ -324,7 +282,7 @@ class _Walker:
             held = sum((p.qty for p in self.broker.positions() if p.symbol == o.symbol), ZERO)
             if qty > held:
                 fills.stop(
-                    _End.FAILED,
+                    WalkEnd.FAILED,
                     f"selling {qty} {o.symbol} exceeds the broker position of {held}: "
                     "it would open a short",
                 )
@@ -332,12 +290,17 @@ class _Walker:
         value = qty * (price or quote.mid)
         if qty != qty.to_integral_value() and value < asset.min_notional:
             fills.stop(
-                _End.DUST,
+                WalkEnd.DUST,
                 f"remainder {qty} {o.symbol} (${value:.2f}) is below the broker's smallest "
                 f"fractional order of ${asset.min_notional}",
             )
             return None
         return qty
+
+    def _market_buy_bound(self, quote: Quote) -> Decimal:
+        """Size a market buy at the ask plus ``market_buy_buffer_bps``: it may fill above the ask."""
+        buffer = self.settings.market_buy_buffer_bps / BPS
+        return to_tick(quote.ask * (1 + buffer), PENNY if quote.ask >= 1 else SUB_PENNY, up=True)
 
     def _cap(self, qty: Decimal, unit_price: Decimal, places: int) -> Decimal:
         """Limit a buy to what is left of ``max_notional`` at ``unit_price`` (>= the ask)."""
@@ -354,10 +317,14 @@ class _Walker:
         self.capped = f"capped by max_notional ${cap:,.2f}: ${max(budget, ZERO):,.2f} left{buys}"
         return affordable
 
-    def _capped_end(self) -> _End:
-        """A buy is complete when its cash cap leaves less than the asset's smallest order."""
-        left = (self.request.max_notional or ZERO) - self.fills.spent
-        return _End.DONE if self.fills.filled > 0 and left < self.min_notional else _End.HALTED
+    def _capped_end(self) -> WalkEnd:
+        """A buy is complete when its cash cap leaves less than the asset's smallest order
+        plus what the market step keeps back for slippage (``market_buy_buffer_bps``)."""
+        cap = self.request.max_notional or ZERO
+        kept_back = cap * self.settings.market_buy_buffer_bps / BPS
+        left = cap - self.fills.spent
+        complete = self.fills.filled > 0 and left < self.min_notional + kept_back
+        return WalkEnd.DONE if complete else WalkEnd.HALTED
 
     def _dust(self, places: int) -> str:
         left = self.fills.remaining
@@ -373,17 +340,30 @@ class _Walker:
             symbol=o.symbol, side=o.side, qty=qty, client_order_id=step_id, limit_price=price
         )
 
-    def _settle(self, placed: Order, deadline: datetime) -> Order:
-        """Poll until done or ``deadline``; then cancel and wait for the broker to confirm."""
-        current = self._poll(placed, deadline)
+    def _settle(self, placed: Order, wait_until: datetime) -> Order:
+        """Poll until done or ``wait_until``; then cancel and wait for the broker to confirm."""
+        current = self._poll(placed, wait_until)
         if current.status.terminal:
             return current
-        self.broker.cancel_order(current.id)
-        return self._poll(self.broker.get_order(current.id), self.clock.now() + self.timeout)
+        # It may have filled (or ended) after the last poll: the look-up below counts it.
+        with contextlib.suppress(OrderNotCancelableError):
+            self.broker.cancel_order(current.id)
+        return self._poll(self.broker.get_order(current.id), self._cancel_until())
+
+    def _cancel_until(self) -> datetime:
+        """How long a cancel may take: its timeout, within the deadline (one poll at least)."""
+        now = self.clock.now()
+        until = now + self.times.cancel
+        if self.deadline is not None:
+            until = min(until, max(self.deadline.at, now + self.times.poll))
+        return until
 
     def _poll(self, order: Order, deadline: datetime) -> Order:
         current = order
-        for _ in range(self.max_polls):  # the deadline ends it; the count bounds a stuck clock
+        span = (deadline - self.clock.now()) / self.times.poll
+        for _ in range(
+            max(0, math.ceil(span)) + 1
+        ):  # the deadline ends it; the count bounds a stuck clock
             left = (deadline - self.clock.now()).total_seconds()
             if current.status.terminal or left <= 0:
                 break
@@ -396,15 +376,15 @@ class _Walker:
         if fills.end is not None:
             return
         if fills.remaining <= 0:
-            fills.stop(_End.DONE, "")
+            fills.stop(WalkEnd.DONE, "")
         elif self.capped:
             fills.stop(self._capped_end(), self.capped)
         elif round_down(fills.remaining, places) <= 0:
-            fills.stop(_End.DUST, self._dust(places))
+            fills.stop(WalkEnd.DUST, self._dust(places))
         else:
             last = next(reversed(fills.legs), "none")
             fills.stop(
-                _End.FAILED,
+                WalkEnd.FAILED,
                 f"{fills.remaining} {self.order.symbol} still unfilled after the market order "
                 f"(broker order {last})",
             )
