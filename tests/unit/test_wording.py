@@ -56,6 +56,15 @@ def test_a_buy_scaled_to_42_percent_is_partially_traded_not_planned() -> None:
     assert settled_book_status(plan(TECL, XLE), fills) is BookStatus.PARTIALLY_TRADED
 
 
+def test_the_buy_tolerance_covers_what_the_walk_keeps_back_for_slippage() -> None:
+    from alchemiser.reporting.wording import BUY_SIZING_TOLERANCE
+    from alchemiser.settings import Settings
+
+    settings = Settings()
+    kept_back = (settings.market_buy_buffer_bps + settings.sim_slippage_bps) / 10_000
+    assert kept_back + settings.sim_spread_bps / 20_000 < BUY_SIZING_TOLERANCE / 2
+
+
 def test_a_book_whose_orders_never_went_out_is_not_traded() -> None:
     other_books_fill = [fill("TECL", BUY, "14.3", "71.95", book="nuclear")]
     assert settled_book_status(plan(TECL), other_books_fill) is BookStatus.NOT_TRADED
@@ -83,6 +92,16 @@ def test_a_sell_is_done_only_when_what_is_left_is_worth_less_than_a_dollar() -> 
     [
         (BUY, "14.317753241", "71.94", "5.990271021", "71.95", OrderState.FILLED, "41.8 % filled"),
         (BUY, "355.701419485", "42.17", "355.618776671", "42.18", OrderState.FILLED, "filled"),
+        (
+            BUY,
+            "355.701419485",
+            "42.17",
+            "354.6",
+            "42.2",
+            OrderState.FILLED,
+            "filled",
+        ),  # 0.3 % kept back
+        (BUY, "100", "10", "98.8", "10", OrderState.FILLED, "98.8 % filled"),  # $12 short of $1000
         (BUY, "20", "88", "12.25", "88.07", OrderState.PARTIALLY_FILLED, "61.2 % filled"),
         (SELL, "20", "88", "20", "88.07", OrderState.FILLED, "filled"),
         (SELL, "20", "88", "19.9999", "88.07", OrderState.PARTIALLY_FILLED, "filled"),

@@ -1,11 +1,14 @@
 """Words for outcomes that mean what they say: a book's status after the day, an order's fill.
 
 Both rules compare what filled with what was planned, in the unit the trade was capped
-in. A buy is capped in dollars (its planned notional: the quantity was sized at the
-reference close, and a fill above it buys a little less), so a buy is complete when the
-dollars spent are within ``SMALLEST_ORDER_NOTIONAL`` of its planned notional: what is
-left could not be bought as another order. A sell is complete when what is left unsold
-is worth less than that. Anything less is partial, and says by how much.
+in. A buy is capped in dollars (its planned notional), and is deliberately left a little
+short of it: its quantity was sized at the reference close while it fills at the ask
+plus slippage, and the walk's market step keeps ``market_buy_buffer_bps`` (20 bps by
+default) back for a slipped fill. So a buy is complete when the dollars it spent are
+within ``BUY_SIZING_TOLERANCE`` (1 %) of its planned notional plus
+``SMALLEST_ORDER_NOTIONAL``; a buy scaled down by the BUY gate or halted is not. A sell
+is complete when what is left unsold is worth less than ``SMALLEST_ORDER_NOTIONAL``.
+Anything less is partial, and says by how much.
 
 * A book after Reconcile: ``traded`` (every planned trade complete), ``partially_traded``
   (some filled, not all), ``not_traded`` (trades were wanted, none filled: blocked,
@@ -25,6 +28,7 @@ from alchemiser.cycle.models import BookPlan, BookStatus, BookTrade
 from alchemiser.ledger.models import FillRecord, OrderState
 
 SMALLEST_ORDER_NOTIONAL = Decimal("1")  # Alpaca's smallest fractional order, in dollars
+BUY_SIZING_TOLERANCE = Decimal("0.01")  # > spread + slippage + market_buy_buffer_bps (tested)
 _ZERO = Decimal(0)
 _NOTHING_FILLED = {
     OrderState.PLANNED: "not executed",
@@ -45,7 +49,7 @@ def trade_complete(
     if filled_qty <= 0:
         return False
     if side is OrderSide.BUY:
-        return notional - spent < SMALLEST_ORDER_NOTIONAL
+        return notional - spent < SMALLEST_ORDER_NOTIONAL + notional * BUY_SIZING_TOLERANCE
     return (qty - filled_qty) * (spent / filled_qty) < SMALLEST_ORDER_NOTIONAL
 
 
