@@ -1,6 +1,6 @@
 # Two entry points do all the set-up on a fresh machine:
 #   make run    -> the daily cycle, locally (ARGS="--date 2026-07-31 --data ../shared/data/prices")
-#   make test   -> lint, types, template checks and the whole test suite
+#   make test   -> lint, types, template checks, the deployed size and the whole test suite
 PYTHON ?= python3.12
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +11,8 @@ CHROMIUM ?= /usr/bin/chromium
 export SAM_CLI_TELEMETRY := 0
 export ALCHEMISER_CHROMIUM := $(CHROMIUM)
 
-.PHONY: setup run test lint typecheck template pytest bench bench-analytics clean
+.PHONY: setup run test lint typecheck template package-check pytest bench bench-analytics \
+	bench-cold-start bench-portfolio clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,16 +48,27 @@ template: $(STAMP) $(SAM_VENV)/bin/sam
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
 	$(SAM_VENV)/bin/sam build --region us-east-1
 
+# After sam build: every function's unzipped size (fails above 240 MiB) and its handler
+# imported with only its layers. Managed-layer replicas are cached under .tools/.
+package-check: template
+	$(BIN)/python layers/package_check.py
+
 pytest: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-test: lint typecheck template pytest
+test: lint typecheck template package-check pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_benchmark.py
 
 bench-analytics: $(STAMP)
 	$(BIN)/python benchmarks/analytics_benchmark.py
+
+bench-cold-start: $(STAMP)
+	$(BIN)/python benchmarks/cold_start_benchmark.py
+
+bench-portfolio: $(STAMP)
+	$(BIN)/python benchmarks/portfolio_benchmark.py
 
 clean:
 	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache tests/artifacts

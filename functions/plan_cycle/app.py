@@ -22,5 +22,8 @@ metrics = Metrics(namespace="Alchemiser", service="alchemiser")
 @event_parser(model=CycleRequest)
 def lambda_handler(event: CycleRequest, context: LambdaContext) -> dict[str, Any]:
     result = plan_cycle(event, current(), context)
+    metrics.add_dimension(name="stage", value=result.stage)
+    # Every day decided (closed days too): the no-cycle alarm watches for its absence.
+    metrics.add_metric(name="CyclesPlanned", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="BooksPlanned", unit=MetricUnit.Count, value=len(result.books))
     return result.model_dump(mode="json")

@@ -108,6 +108,23 @@ def test_the_checks_catch_a_broken_page(browser: BrowserContext, tmp_path: Path)
     assert "request outside the page's files: http://127.0.0.1:9/pixel.png" in faults
 
 
+def test_the_checks_catch_a_table_running_out_of_its_block(
+    browser: BrowserContext, tmp_path: Path
+) -> None:
+    # Given a table wider than the narrow block it sits in (the page itself fits)
+    page = tmp_path / "overflow.html"
+    page.write_text(
+        "<!doctype html><html><body><section style='width:300px'><table><thead><tr><th>A</th>"
+        "</tr></thead><tbody><tr><td style='white-space:nowrap'>" + "wide " * 20 + "</td></tr>"
+        "</tbody></table></section>"
+        "</body></html>"
+    )
+    # When it opens on a desktop
+    (report,) = inspect_page(browser, page, (DESKTOP,), None)
+    # Then
+    assert any(p.startswith("table 0 overflows its block") for p in report.problems)
+
+
 def test_a_page_without_its_chart_library_still_shows_its_tables(
     browser: BrowserContext, tmp_path: Path
 ) -> None:

@@ -25,7 +25,18 @@ def test_eval_json_prints_as_of_and_weights(capsys: pytest.CaptureFixture[str]) 
         capsys, "eval", str(MODS), "--date", "2020-03-16", "--data", str(PRICES_DIR), "--json"
     )
     assert code == 0
-    assert json.loads(out) == {"as_of": "2020-03-16", "weights": {"BIL": 0.5, "TECL": 0.5}}
+    printed = json.loads(out)
+    assert printed["as_of"] == "2020-03-16"
+    assert printed["weights"] == {"BIL": 0.5, "TECL": 0.5}
+    # the data-quality check of the closes it read: BTAL's bad print of 2015 and SPY's
+    # genuine -3.5 % of 2007-02-27 (8.9 sigma, and no peer among these tickers), which
+    # this day's allocation does not depend on
+    quality = printed["data_quality"]
+    assert [(i["ticker"], i["date"], i["kind"]) for i in quality["issues"]] == [
+        ("BTAL", "2015-04-29", "bad_print"),
+        ("SPY", "2007-02-27", "suspicious"),
+    ]
+    assert quality["depends"] is False
 
 
 def test_eval_trace_explains_each_decision(capsys: pytest.CaptureFixture[str]) -> None:
@@ -107,7 +118,9 @@ def test_backtest_json_and_its_csv_outputs(
         "max_drawdown",
         "calmar",
         "turnover",
+        "data_quality",
     }
+    assert [i["date"] for i in metrics["data_quality"]["issues"]] == ["2015-04-29", "2007-02-27"]
     assert metrics["start"] == "2015-01-02" and metrics["end"] == "2019-12-31"
     assert 0 < metrics["max_drawdown"] < 1
     rows = list(csv.DictReader(allocations.open()))

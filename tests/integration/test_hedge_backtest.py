@@ -109,8 +109,11 @@ def test_mistakes_are_one_clear_error(capsys: pytest.CaptureFixture[str], tmp_pa
     unhedged = books(tmp_path, "QQQ", hedge=False)
     code, _, err = run(capsys, "backtest", str(unhedged), "--hedge", "--data", str(PRICES_DIR))
     assert code == 1 and "stage dev of" in err and "has no hedge: policy" in err
-    code, _, err = run(capsys, "backtest", str(unhedged), "--data", str(PRICES_DIR))
-    assert code == 1 and "is a books file: backtest its hedge with --hedge" in err
+    # Without --hedge a books file is the portfolio backtest of its stage.
+    code, out, _ = run(
+        capsys, "backtest", str(unhedged), "--data", str(PRICES_DIR), "--start", "2026-07-01"
+    )
+    assert code == 0 and "Portfolio backtest of stage dev (books.yaml): hold 100.0%" in out
     code, _, err = run(
         capsys, "backtest", str(tmp_path / "hold.clj"), "--hedge", "--data", str(PRICES_DIR)
     )

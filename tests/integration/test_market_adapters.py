@@ -211,7 +211,7 @@ def test_s3_today_gets_a_row_of_latest_trades_and_a_ticker_without_one_is_stale(
     # Then its last row is today's latest SPY price, and TLT is reported stale
     assert history.day(len(history.dates) - 1) == JUL_31
     assert history.closes[-1, 0] == 746.5 and np.isnan(history.closes[-1, 1])
-    report = check_prices(history, JUL_31, ["SPY", "TLT"])
+    report = check_prices(history, JUL_31, ["SPY", "TLT"], since=JUL_29)
     assert [(i.ticker, i.kind) for i in report.issues] == [("TLT", IssueKind.STALE)]
     assert "today's row from the latest trades" in market.describe()
 
@@ -307,8 +307,8 @@ def test_refresh_appends_the_new_days_and_a_second_refresh_asks_for_nothing(
     objects = S3PriceObjects(BUCKET, "prices/", session)
 
     # When the store is refreshed through 2026-07-31, twice
-    first = AlpacaDailyBars(data_client()).refresh_s3_prices(objects, ["SPY", "TLT"], JUL_31)
-    second = AlpacaDailyBars(data_client()).refresh_s3_prices(objects, ["SPY", "TLT"], JUL_31)
+    first = AlpacaDailyBars(data_client()).refresh_prices(objects, ["SPY", "TLT"], JUL_31)
+    second = AlpacaDailyBars(data_client()).refresh_prices(objects, ["SPY", "TLT"], JUL_31)
 
     # Then two closes were appended per ticker, and the stored history now matches the real one
     assert [(r.ticker, r.added, r.last_day, r.rescaled_by) for r in first] == [
@@ -342,7 +342,7 @@ def test_refresh_after_a_split_rebases_every_stored_close(
     objects = S3PriceObjects(BUCKET, "prices/", session)
 
     # When the store is refreshed
-    [outcome] = AlpacaDailyBars(data_client()).refresh_s3_prices(objects, ["SPY"], JUL_30)
+    [outcome] = AlpacaDailyBars(data_client()).refresh_prices(objects, ["SPY"], JUL_30)
 
     # Then every stored close is halved and the new day appended: the series stays continuous
     assert outcome.rescaled_by == pytest.approx(0.5) and outcome.added == 1
@@ -373,7 +373,7 @@ def test_refresh_of_a_new_ticker_fetches_its_history_across_pages(
 
         # When it is refreshed from its first day
         bars = AlpacaDailyBars(data_client(), history_start=JUL_29)
-        [outcome] = bars.refresh_s3_prices(objects, ["qqq"], JUL_31)
+        [outcome] = bars.refresh_prices(objects, ["qqq"], JUL_31)
 
     # Then its new object holds every page's closes
     assert (outcome.ticker, outcome.created, outcome.added) == ("QQQ", True, 3)
@@ -402,7 +402,7 @@ def test_refresh_names_tickers_alpaca_cannot_confirm_and_still_refreshes_the_oth
     with pytest.raises(
         DataError, match=r"TLT: expected Alpaca's bar for the last stored day 2026-07-29"
     ):
-        AlpacaDailyBars(data_client()).refresh_s3_prices(objects, ["SPY", "TLT"], JUL_30)
+        AlpacaDailyBars(data_client()).refresh_prices(objects, ["SPY", "TLT"], JUL_30)
 
     # Then SPY was refreshed anyway and TLT left as it was
     assert objects.read("SPY").index[-1].date() == JUL_30

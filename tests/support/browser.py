@@ -62,6 +62,11 @@ _INSPECT = """() => {
     if (box.left < -1 || box.right > width + 1) {
       problems.push(`table ${t} does not fit: ${box.left}..${box.right} px in ${width}`);
     }
+    // A table wider than its own block runs under the block beside it.
+    const block = (table.closest("section") || document.body).getBoundingClientRect();
+    if (box.right > block.right + 1) {
+      problems.push(`table ${t} overflows its block: ${box.right} px past ${block.right}`);
+    }
     table.querySelectorAll("tbody tr").forEach((row, r) => {
       [...row.children].forEach((cell, c) => {
         const b = cell.getBoundingClientRect();

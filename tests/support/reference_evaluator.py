@@ -34,9 +34,9 @@ def _mean(xs: list[float]) -> float:
     return sum(xs) / len(xs)
 
 
-def _pstdev(xs: list[float]) -> float:
+def _sample_stdev(xs: list[float]) -> float:
     m = _mean(xs)
-    return math.sqrt(sum((x - m) ** 2 for x in xs) / len(xs))
+    return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
 
 
 def indicator_at(name: str, prices: Prices, window: int | None, d: int) -> float | None:
@@ -52,7 +52,7 @@ def indicator_at(name: str, prices: Prices, window: int | None, d: int) -> float
     if name == "moving-average-price":
         return _mean(closes[-w:]) if n >= w else None
     if name == "stdev-price":
-        return _pstdev(closes[-w:]) if n >= w else None
+        return _sample_stdev(closes[-w:]) if n >= w else None
     if name == "max-drawdown":
         if n < w:
             return None
@@ -74,7 +74,7 @@ def indicator_at(name: str, prices: Prices, window: int | None, d: int) -> float
     if name == "moving-average-return":
         return _mean(returns[-w:]) * 100 if len(returns) >= w else None
     if name == "stdev-return":
-        return _pstdev(returns[-w:]) * 100 if len(returns) >= w else None
+        return _sample_stdev(returns[-w:]) * 100 if len(returns) >= w else None
     if name == "rsi":
         if len(returns) < w:
             return None

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from alchemiser.aws_runtime import RefreshedMarketData
+from alchemiser.aws_market import RefreshedMarketData
 from alchemiser.market.history import PriceHistory
 
 
@@ -16,7 +16,7 @@ class Bars:
     def __init__(self) -> None:
         self.calls: list[tuple[list[str], date]] = []
 
-    def refresh_s3_prices(self, store: object, tickers: Sequence[str], through: date) -> tuple[()]:
+    def refresh_prices(self, store: object, tickers: Sequence[str], through: date) -> tuple[()]:
         self.calls.append((list(tickers), through))
         return ()
 

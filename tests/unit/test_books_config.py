@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from alchemiser.books.config import BookConfig, load_books, validate_all_stages
+from alchemiser.books.capital_policy import (
+    DEFAULT_CAPITAL_POLICY,
+    CapitalPolicy,
+    CapitalRebalance,
+)
+from alchemiser.books.config import BookConfig, load_books, load_stage, validate_all_stages
 from alchemiser.errors import ConfigurationError
 from tests.conftest import SYMPHONIES_DIR
 
@@ -211,3 +216,46 @@ def test_real_symphony_files_load_as_books(tmp_path: Path) -> None:
     path = write(tmp_path, f"stages:\n  prod:\n    books:\n{entries}", ())
     # When validated / Then every book loads
     assert [b.id for b in validate_all_stages(path)["prod"]] == ["gold", "defence", "holy-grail"]
+
+
+def _with_capital(value: str) -> str:
+    return TWO_STAGES.replace("  prod:\n", f"    capital-rebalance: {value}\n  prod:\n")
+
+
+@pytest.mark.parametrize(
+    ("value", "rebalance", "threshold"),
+    [
+        ("none", CapitalRebalance.NONE, None),
+        ("monthly", CapitalRebalance.MONTHLY, None),
+        ("quarterly", CapitalRebalance.QUARTERLY, None),
+        ("threshold", CapitalRebalance.THRESHOLD, Decimal("0.05")),
+        ("0.1", CapitalRebalance.THRESHOLD, Decimal("0.1")),
+    ],
+)
+def test_a_stage_reads_its_capital_policy(
+    tmp_path: Path, value: str, rebalance: CapitalRebalance, threshold: Decimal | None
+) -> None:
+    # Given a dev stage with capital-rebalance set
+    path = write(tmp_path, _with_capital(value))
+    # When the stage is loaded
+    stage = load_stage(path, "dev")
+    # Then its policy is the one written, and its books and hedge are unchanged
+    assert stage.capital == CapitalPolicy(rebalance=rebalance, threshold=threshold)
+    assert [b.id for b in stage.books] == ["alpha", "beta-2"] and stage.hedge is None
+    # And a stage without the key has the default: a threshold of 0.05
+    assert load_stage(path, "prod").capital == DEFAULT_CAPITAL_POLICY
+
+
+@pytest.mark.parametrize("value", ["weekly", "1.5", "0", "-0.05", "[0.05]", "'0.05'"])
+def test_a_bad_capital_policy_is_reported_at_its_line(tmp_path: Path, value: str) -> None:
+    # Given a capital-rebalance that is no policy (a quoted number is text, not a threshold)
+    path = write(tmp_path, _with_capital(value))
+    # Then loading the stage, or validating every stage, names the line and the choices
+    shown = "a collection" if value.startswith("[") else value.strip("'")
+    expected = (
+        "books.yaml:10: capital-rebalance of stage dev must be none, monthly, quarterly, "
+        "threshold or a threshold in (0, 1) (0.05: back to the target shares when a book "
+        f"drifts more than 5 points), was '{shown}'"
+    )
+    assert problems_of(path) == [expected]
+    assert problems_of(path, None) == [expected]

@@ -79,6 +79,21 @@ def test_a_symphony_with_only_a_threshold_rebalances_on_the_corridor_alone() -> 
             "expected an integer >= 1",
         ),
         (
+            '(if (> (stdev-return "SPY" {:window 1}) 1) [(asset "SPY")] [])',
+            "t.clj:2:9",
+            "(stdev-return ...) needs {:window N} with N >= 2",
+        ),
+        (
+            '(filter (stdev-price {:window 1}) (select-top 1) [(asset "SPY")])',
+            "t.clj:2:10",
+            "(stdev-price ...) needs {:window N} with N >= 2",
+        ),
+        (
+            '(weight-inverse-volatility 1 [(asset "SPY") (asset "TLT")])',
+            "t.clj:2:2",
+            "expected a window >= 2 for (weight-inverse-volatility ...)",
+        ),
+        (
             '(if (> (rsi "SPY" {:windw 3}) 1) [(asset "SPY")] [])',
             "t.clj:2:9",
             "unknown option(s) :windw",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
 import pytest
 
 from alchemiser.dsl.engine import WarmupError, evaluate_history, evaluate_on
@@ -101,13 +100,24 @@ def test_a_child_holding_nothing_is_dropped_and_its_siblings_share_its_weight() 
 
 
 def test_inverse_volatility_weights_by_one_over_the_stdev_of_returns() -> None:
-    # Returns over the last 2 days: A 16/15-1, 17/16-1; B 14/15-1, 13/14-1
+    # Returns over the last 2 days: A 1/15, 1/16 (closes 15, 16, 17); B -1/15, -1/14.
+    # A: deviations +-(1/15 - 1/16)/2 = +-1/480, sample stdev sqrt(2 * (1/480)^2 / 1)
+    # = sqrt(2)/480; B: +-(1/14 - 1/15)/2 = +-1/420, stdev sqrt(2)/420.
+    # 1/sigma is proportional to 480 and 420: A gets 480/900 = 8/15, B 7/15.
     body = '(weight-inverse-volatility 2 [(asset "A") (asset "B")])'
-    ra = [16 / 15 - 1, 17 / 16 - 1]
-    rb = [14 / 15 - 1, 13 / 14 - 1]
-    sa, sb = np.std(ra), np.std(rb)
-    expected = {"A": (1 / sa) / (1 / sa + 1 / sb), "B": (1 / sb) / (1 / sa + 1 / sb)}
-    assert last(body) == pytest.approx(expected, rel=1e-12)
+    assert last(body) == pytest.approx({"A": 8 / 15, "B": 7 / 15}, rel=1e-12)
+
+
+def test_stdev_return_in_a_condition_is_the_sample_deviation() -> None:
+    # A closes 100, 110, 99: returns +10 %, -10 %, mean 0, squares 100 + 100 = 200.
+    # Sample deviation sqrt(200 / 1) = 14.14 > 12 takes the then-branch; the
+    # population one, sqrt(200 / 2) = 10, would not: this is the kind of day on
+    # which Composer's live allocations decided for n - 1.
+    market = history_from({"A": [100, 110, 99], "B": [1, 1, 1], "C": [1, 1, 1]})
+    body = '(if (> (stdev-return "A" {:window 2}) 12) [(asset "B")] [(asset "C")])'
+    assert last(body, market) == {"B": 1.0}
+    body = '(if (> (stdev-return "A" {:window 2}) 14.2) [(asset "B")] [(asset "C")])'
+    assert last(body, market) == {"C": 1.0}
 
 
 def test_inverse_volatility_gives_everything_to_a_riskless_child() -> None:

@@ -8,6 +8,7 @@ naive per-row loops written here, and causality by truncating the data.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,11 @@ from alchemiser.dsl.indicators import (
 PRICES_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "prices"
 NAN = math.nan
 WINDOWED = [name for name, spec in INDICATORS.items() if spec.needs_window]
+
+
+def _defined(windows: list[int]) -> list[tuple[str, int]]:
+    """Return (indicator, window) for every window an indicator is defined for."""
+    return [(n, w) for w in windows for n, spec in INDICATORS.items() if w >= spec.min_window]
 
 
 def _closes(*values: float) -> FloatArray:
@@ -181,7 +187,7 @@ def test_moving_average_return_is_the_mean_daily_return_in_percent() -> None:
     np.testing.assert_allclose(result, [NAN, NAN, NAN, 10.0, -5.0], rtol=1e-13)
 
 
-def test_stdev_return_is_the_population_stdev_of_daily_returns_in_percent() -> None:
+def test_stdev_return_is_the_sample_stdev_of_daily_returns_in_percent() -> None:
     # Given daily returns +10 %, +10 %, -20 % (closes 10, 11, 12.1, 9.68)
     closes = _closes(NAN, 10.0, 11.0, 12.1, 9.68)
 
@@ -189,30 +195,42 @@ def test_stdev_return_is_the_population_stdev_of_daily_returns_in_percent() -> N
     two_days = stdev_return(closes, 2)
     three_days = stdev_return(closes, 3)
 
-    # Then window 2: {10, 10} -> 0; {10, -20} -> mean -5, deviations +-15 -> 15.
-    # Window 3: {10, 10, -20} -> mean 0, variance (100 + 100 + 400)/3 = 200 -> sqrt(200)
-    np.testing.assert_allclose(two_days, [NAN, NAN, NAN, 0.0, 15.0], rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(three_days, [NAN, NAN, NAN, NAN, math.sqrt(200)], rtol=1e-12)
+    # Then window 2 (divide by 2 - 1 = 1): {10, 10} -> 0; {10, -20} -> mean -5,
+    # squared deviations 225 + 225 = 450, 450 / 1 -> sqrt(450) = 15 * sqrt(2).
+    # Window 3 (divide by 2): {10, 10, -20} -> mean 0, squares 100 + 100 + 400 = 600,
+    # 600 / 2 = 300 -> sqrt(300) = 10 * sqrt(3)
+    np.testing.assert_allclose(
+        two_days, [NAN, NAN, NAN, 0.0, 15 * math.sqrt(2)], rtol=1e-12, atol=1e-12
+    )
+    np.testing.assert_allclose(three_days, [NAN, NAN, NAN, NAN, 10 * math.sqrt(3)], rtol=1e-12)
 
 
-def test_stdev_price_is_the_population_stdev_of_the_closes() -> None:
+def test_stdev_price_is_the_sample_stdev_of_the_closes() -> None:
     # Given closes 1, 2, 3, 5 and window 3
     closes = _closes(1.0, 2.0, 3.0, 5.0)
 
     # When
     result = stdev_price(closes, 3)
 
-    # Then {1, 2, 3}: mean 2, variance (1 + 0 + 1)/3 = 2/3;
-    # {2, 3, 5}: mean 10/3, variance (16/9 + 1/9 + 25/9)/3 = 14/9, stdev sqrt(14)/3
-    np.testing.assert_allclose(result, [NAN, NAN, math.sqrt(2 / 3), math.sqrt(14) / 3], rtol=1e-14)
+    # Then {1, 2, 3}: mean 2, squares 1 + 0 + 1 = 2, 2 / (3 - 1) = 1 -> 1;
+    # {2, 3, 5}: mean 10/3, squares 16/9 + 1/9 + 25/9 = 42/9, / 2 = 7/3 -> sqrt(7/3)
+    np.testing.assert_allclose(result, [NAN, NAN, 1.0, math.sqrt(7 / 3)], rtol=1e-14)
 
 
-def test_stdev_price_of_the_textbook_eight_values_is_2() -> None:
-    # Given 2, 4, 4, 4, 5, 5, 7, 9: mean 5, squared deviations 9+1+1+1+0+0+4+16 = 32, 32/8 = 4
+def test_stdev_price_of_the_textbook_eight_values_divides_by_seven() -> None:
+    # Given 2, 4, 4, 4, 5, 5, 7, 9: mean 5, squared deviations 9+1+1+1+0+0+4+16 = 32;
+    # the population stdev would be sqrt(32/8) = 2, the sample one is sqrt(32/7)
     closes = _closes(2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0)
 
     # When / Then
-    assert stdev_price(closes, 8)[-1] == pytest.approx(2.0, rel=1e-15)
+    assert stdev_price(closes, 8)[-1] == pytest.approx(math.sqrt(32 / 7), rel=1e-15)
+
+
+@pytest.mark.parametrize("function", [stdev_price, stdev_return])
+def test_stdev_of_a_one_value_window_is_refused(function: Callable[..., FloatArray]) -> None:
+    # Given / When / Then: the sample deviation of one value is 0 / 0
+    with pytest.raises(ValueError, match=r"^window must be an integer >= 2, was 1$"):
+        function(_closes(10.0, 11.0, 9.9), 1)
 
 
 def test_max_drawdown_is_the_largest_fall_from_an_earlier_peak_in_percent() -> None:
@@ -244,19 +262,16 @@ def test_window_of_one_gives_the_degenerate_value_of_each_indicator() -> None:
     # When / Then: one close or one return per window
     np.testing.assert_array_equal(moving_average_price(closes, 1), closes)
     np.testing.assert_array_equal(exponential_moving_average_price(closes, 1), closes)
-    np.testing.assert_array_equal(stdev_price(closes, 1), [0.0, 0.0, 0.0])
     np.testing.assert_array_equal(max_drawdown(closes, 1), [0.0, 0.0, 0.0])
     np.testing.assert_array_equal(rsi_wilder(closes, 1), [NAN, 100.0, 0.0])
     np.testing.assert_allclose(cumulative_return(closes, 1), [NAN, 10.0, -10.0], rtol=1e-13)
     np.testing.assert_allclose(moving_average_return(closes, 1), [NAN, 10.0, -10.0], rtol=1e-13)
-    np.testing.assert_array_equal(stdev_return(closes, 1), [NAN, 0.0, 0.0])
 
 
 # --- shape, validity start and input handling ---------------------------------
 
 
-@pytest.mark.parametrize("name", list(INDICATORS))
-@pytest.mark.parametrize("window", [1, 2, 10, 200])
+@pytest.mark.parametrize(("name", "window"), _defined([1, 2, 10, 200]))
 def test_first_valid_row_is_the_first_close_plus_the_registered_lookback(
     name: str, window: int, tqqq_listed_late: FloatArray
 ) -> None:
@@ -465,9 +480,10 @@ def test_max_drawdown_equals_the_running_peak_loop_exactly_on_real_closes(
     np.testing.assert_array_equal(max_drawdown(closes, window), _naive_max_drawdown(closes, window))
 
 
-@pytest.mark.parametrize("window", [1, 3, 20, 200, 360])
+@pytest.mark.parametrize("window", [2, 3, 20, 200, 360])
 def test_windowed_means_and_stdevs_match_numpy_on_real_closes(window: int, spy: FloatArray) -> None:
     # Given SPY's closes and daily returns, and numpy's own reductions over each window
+    # (the standard deviations with ddof=1, the sample deviation)
     returns = spy[1:] / spy[:-1] - 1.0
     closes_windows = sliding_window_view(spy, window)
     return_windows = sliding_window_view(returns, window)
@@ -481,7 +497,7 @@ def test_windowed_means_and_stdevs_match_numpy_on_real_closes(window: int, spy: 
     )
     np.testing.assert_allclose(
         stdev_price(spy, window),
-        np.concatenate([lead, closes_windows.std(axis=1)]),
+        np.concatenate([lead, closes_windows.std(axis=1, ddof=1)]),
         rtol=1e-12,
     )
     np.testing.assert_allclose(
@@ -492,13 +508,20 @@ def test_windowed_means_and_stdevs_match_numpy_on_real_closes(window: int, spy: 
     )
     np.testing.assert_allclose(
         stdev_return(spy, window),
-        np.concatenate([[NAN], lead, return_windows.std(axis=1) * 100]),
+        np.concatenate([[NAN], lead, return_windows.std(axis=1, ddof=1) * 100]),
         rtol=1e-12,
     )
 
 
-@pytest.mark.parametrize("name", list(INDICATORS))
-@pytest.mark.parametrize("window", [1, 2, 14, 200])
+def test_moving_average_of_a_one_day_window_is_each_close_and_return(spy: FloatArray) -> None:
+    returns = spy[1:] / spy[:-1] - 1.0
+    np.testing.assert_allclose(moving_average_price(spy, 1), spy, rtol=1e-15)
+    np.testing.assert_allclose(
+        moving_average_return(spy, 1), np.concatenate([[NAN], returns * 100]), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize(("name", "window"), _defined([1, 2, 14, 200]))
 def test_value_at_a_row_is_bit_identical_when_the_data_stops_at_that_row(
     name: str, window: int, spy: FloatArray, tqqq_listed_late: FloatArray
 ) -> None:
@@ -548,9 +571,10 @@ def test_stdev_price_matches_numpy_and_rsi_stays_in_0_to_100_for_any_positive_se
     case: tuple[FloatArray, int],
 ) -> None:
     prices, window = case
-    expected = np.concatenate(
-        [np.full(window - 1, NAN), sliding_window_view(prices, window).std(axis=1)]
-    )
-    np.testing.assert_allclose(stdev_price(prices, window), expected, rtol=1e-9, atol=1e-9)
+    if window >= 2:
+        expected = np.concatenate(
+            [np.full(window - 1, NAN), sliding_window_view(prices, window).std(axis=1, ddof=1)]
+        )
+        np.testing.assert_allclose(stdev_price(prices, window), expected, rtol=1e-9, atol=1e-9)
     rsi = rsi_wilder(prices, window)[window:]
     assert ((rsi >= 0.0) & (rsi <= 100.0)).all()

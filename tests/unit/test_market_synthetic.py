@@ -86,8 +86,8 @@ def test_every_ticker_gets_a_plausible_positive_series(ticker: str) -> None:
     assert 0.01 <= synthetic_daily_vol(ticker) <= 0.05
     returns = np.diff(np.log(series))
     assert 0.7 < returns.std() / synthetic_daily_vol(ticker) < 1.3
-    # and no day moves more than 5 sigma (quality checks never mistake it for an error)
-    assert np.abs(returns).max() <= 5.0 * synthetic_daily_vol(ticker) + 1e-12
+    # and no day moves more than 4 sigma (quality checks never mistake it for an error)
+    assert np.abs(returns).max() <= 4.0 * synthetic_daily_vol(ticker) + 1e-12
 
 
 def test_tickers_and_namespaces_get_different_series() -> None:

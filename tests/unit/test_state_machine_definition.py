@@ -317,10 +317,11 @@ def test_an_execution_started_by_the_schedule_lives_until_the_close(
     parameters = template["Parameters"]
     assert parameters["ScheduleTimezone"]["Default"] == "America/New_York"
     cron = re.fullmatch(
-        r"cron\((\d+) (\d+) \? \* MON-FRI \*\)", parameters["ScheduleExpression"]["Default"]
+        r"cron\((\d+) (\d+) (?:\? \* MON-FRI|\* \* \?) \*\)",
+        parameters["ScheduleExpression"]["Default"],
     )
     assert cron, (
-        f"expected a weekday cron at a fixed time, was {parameters['ScheduleExpression']['Default']}"
+        f"expected a daily or weekday cron at a fixed time, was {parameters['ScheduleExpression']['Default']}"
     )
     seconds_to_close = (16 * 60 - (int(cron[2]) * 60 + int(cron[1]))) * 60
 

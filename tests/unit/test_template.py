@@ -46,7 +46,8 @@ LAMBDA_RUNTIME = {
     "python-dateutil",
     "six",
 }
-PANDAS_LAYER = {"awswrangler", "pandas", "numpy", "pyarrow", "pytz", "tzdata", "packaging"}
+# Our layers whose requirements.txt layers/Makefile installs (the SharedLayer adds alchemiser).
+OUR_LAYERS = {"SharedLayer": "shared", "PandasLayer": "pandas", "ParquetLayer": "parquet"}
 POWERTOOLS_LAYER = {"aws-lambda-powertools", "pydantic", "pydantic-core", "annotated-types"}
 POWERTOOLS_LAYER |= {"aws-xray-sdk", "wrapt", "typing-extensions"}
 
@@ -56,14 +57,21 @@ def normalise(distribution: str) -> str:
 
 
 def provided_on_lambda() -> set[str]:
-    return {normalise(d) for d in LAMBDA_RUNTIME | PANDAS_LAYER | POWERTOOLS_LAYER}
+    """Return the distributions the Lambda runtime and the managed Powertools layer provide."""
+    return {normalise(d) for d in LAMBDA_RUNTIME | POWERTOOLS_LAYER}
 
 
-def requirement_names() -> dict[str, str]:
-    """Map each distribution pinned in layers/shared/requirements.txt to its line."""
-    lines = (LIBRARY_ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+def requirement_names(layer: str = "shared") -> dict[str, str]:
+    """Map each distribution pinned in layers/<layer>/requirements.txt to its line."""
+    path = REPO_ROOT / "layers" / layer / "requirements.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
     pins = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
     return {normalise(re.split(r"[=<>!~\[; ]", line, maxsplit=1)[0]): line for line in pins}
+
+
+def our_layer_pins() -> dict[str, dict[str, str]]:
+    """Map each of our layers to its pinned distributions."""
+    return {logical_id: requirement_names(folder) for logical_id, folder in OUR_LAYERS.items()}
 
 
 def effective_function(template: dict[str, Any], function: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +99,8 @@ def name_properties(template: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
         "TopicName",
         "AlarmName",
         "LogGroupName",
+        "QueueName",
+        "AliasName",
     )
     for logical_id, resource in template["Resources"].items():
         for key in keys:
@@ -217,11 +227,11 @@ def test_every_resource_name_starts_with_alchemiser_and_the_stage(template: dict
     names = list(name_properties(template))
     named = {logical_id for logical_id, _, _ in names}
 
-    # Then each one is alchemiser-<stage>-... (log groups keep their AWS prefix)
+    # Then each one is alchemiser-<stage>-... (log groups and key aliases keep their prefix)
     wrong = [
         (i, text)
         for i, _, text in names
-        if not re.match(r"^(/aws/[a-z/]+/)?alchemiser-\$\{Stage\}-", text)
+        if not re.match(r"^(/aws/[a-z/]+/|alias/)?alchemiser-\$\{Stage\}-", text)
     ]
     assert wrong == []
     # and none of the resources that must be named is left to a generated name
@@ -265,15 +275,17 @@ def test_function_policies_are_policy_templates_or_statements_never_managed_poli
             assert isinstance(policy, dict), f"{logical_id}: managed policy {policy!r}"
 
 
-def test_email_can_only_be_sent_from_notify_from(template: dict[str, Any]) -> None:
+def test_email_can_only_be_sent_from_notify_from_to_notify_to(template: dict[str, Any]) -> None:
     # Given every statement that lets a function send email
     sending = [s for _, s in iam_statements(template) if "ses:SendEmail" in str(s["Action"])]
 
-    # Then there are some, and each is restricted to the NotifyFrom address
+    # Then there are some, each restricted to the NotifyFrom address and the NotifyTo recipient
+    # (every recipient of the message must be one of the listed ones)
     assert sending
-    assert all(
-        s["Condition"]["StringEquals"]["ses:FromAddress"] == {"Ref": "NotifyFrom"} for s in sending
-    )
+    for statement in sending:
+        assert statement["Condition"]["StringEquals"]["ses:FromAddress"] == {"Ref": "NotifyFrom"}
+        recipients = statement["Condition"]["ForAllValues:StringEquals"]["ses:Recipients"]
+        assert recipients == [{"Ref": "NotifyTo"}]
 
 
 # -- state -------------------------------------------------------------------------------------------
@@ -339,44 +351,54 @@ def test_buckets_are_private_encrypted_owner_enforced_and_tls_only(
         ), logical_id
 
 
-def test_market_data_is_versioned_and_reports_expire_after_the_retention(
+def test_both_buckets_are_versioned_and_reports_expire_after_the_retention(
     template: dict[str, Any],
 ) -> None:
     # Given the two buckets
     data = template["Resources"]["DataBucket"]["Properties"]
     reports = template["Resources"]["ReportsBucket"]["Properties"]
 
-    # Then price objects keep their versions, and reports expire after ReportsRetentionDays
+    # Then price objects and reports keep their versions (an overwrite or a delete is undone)
     assert data["VersioningConfiguration"] == {"Status": "Enabled"}
-    expiring = [r for r in reports["LifecycleConfiguration"]["Rules"] if r["Status"] == "Enabled"]
+    assert reports["VersioningConfiguration"] == {"Status": "Enabled"}
+    # and reports expire after ReportsRetentionDays, their old versions and markers too
+    rules = [r for r in reports["LifecycleConfiguration"]["Rules"] if r["Status"] == "Enabled"]
+    expiring = [r for r in rules if "ExpirationInDays" in r]
     assert [r["ExpirationInDays"] for r in expiring] == [{"Ref": "ReportsRetentionDays"}]
+    assert expiring[0]["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+    assert any(r.get("ExpiredObjectDeleteMarker") is True for r in rules)
 
 
 # -- the schedule, the state machine, the alarms ------------------------------------------------------
 
 
-def test_the_schedule_starts_the_cycle_each_weekday_morning_in_new_york(
+def test_the_schedule_starts_the_cycle_every_morning_in_new_york(
     template: dict[str, Any],
 ) -> None:
     # Given the schedule and its parameters
     schedule = only(template, "AWS::Scheduler::Schedule")["Properties"]
     parameters = template["Parameters"]
 
-    # Then it starts the state machine weekdays at 09:00 New York time with an empty input
+    # Then it starts the state machine every day (PlanCycle ends weekends and holidays as
+    # closed, and the no-cycle alarm expects a decided day every day) at 09:00 New York
+    # time, with an empty input
     assert schedule["ScheduleExpression"] == {"Ref": "ScheduleExpression"}
-    assert parameters["ScheduleExpression"]["Default"] == "cron(0 9 ? * MON-FRI *)"
+    assert parameters["ScheduleExpression"]["Default"] == "cron(0 9 * * ? *)"
     assert schedule["ScheduleExpressionTimezone"] == {"Ref": "ScheduleTimezone"}
     assert parameters["ScheduleTimezone"]["Default"] == "America/New_York"
     assert schedule["Target"]["Arn"] == {"Ref": "DailyCycleStateMachine"}
     assert CycleOptions.model_validate_json(schedule["Target"]["Input"]) == CycleOptions()
 
 
-def test_the_schedule_role_may_only_start_this_state_machine(template: dict[str, Any]) -> None:
+def test_the_schedule_role_may_only_start_this_state_machine_or_dead_letter_the_start(
+    template: dict[str, Any],
+) -> None:
     # Given the role the schedule assumes
     schedule = only(template, "AWS::Scheduler::Schedule")["Properties"]
     role = template["Resources"][schedule["Target"]["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
 
-    # Then only EventBridge Scheduler assumes it, and it allows one action on one resource
+    # Then only EventBridge Scheduler assumes it, and it allows two actions on one resource
+    # each: start this state machine, send a failed start to the schedule's own DLQ
     principals = [s["Principal"] for s in role["AssumeRolePolicyDocument"]["Statement"]]
     assert principals == [{"Service": "scheduler.amazonaws.com"}]
     statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
@@ -385,7 +407,12 @@ def test_the_schedule_role_may_only_start_this_state_machine(template: dict[str,
             "Effect": "Allow",
             "Action": "states:StartExecution",
             "Resource": {"Ref": "DailyCycleStateMachine"},
-        }
+        },
+        {
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": schedule["Target"]["DeadLetterConfig"]["Arn"],
+        },
     ]
 
 
@@ -406,8 +433,12 @@ def test_the_state_machine_is_standard_traced_and_logs_failures_with_their_data(
 
 
 def test_alarms_email_failed_timed_out_and_aborted_cycles(template: dict[str, Any]) -> None:
-    # Given the alarms and the topic they notify
-    alarms = [a["Properties"] for a in of_type(template, "AWS::CloudWatch::Alarm").values()]
+    # Given the alarms on the state machine's executions and the topic they notify
+    alarms = [
+        a["Properties"]
+        for a in of_type(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["Namespace"] == "AWS/States"
+    ]
     topic = only(template, "AWS::SNS::Topic")["Properties"]
 
     # Then each of the three ways an execution ends badly raises one, on this state machine
@@ -482,21 +513,29 @@ def test_the_environment_makes_paper_trading_aws_settings(
 # -- layers -------------------------------------------------------------------------------------------
 
 
-def test_functions_get_the_pinned_managed_layers_and_ours(template: dict[str, Any]) -> None:
-    # Given the layers every function gets
-    layers = template["Globals"]["Function"]["Layers"]
-    arns = [layer["Fn::Sub"] for layer in layers if "Fn::Sub" in layer]
+def test_functions_get_the_pinned_powertools_layer_and_only_the_layers_they_need(
+    template: dict[str, Any],
+) -> None:
+    for logical_id, function in of_type(template, "AWS::Serverless::Function").items():
+        # Given a function's layers and what it needs besides the ledger, the reports and SES
+        layers = function["Properties"]["Layers"]
+        needs = set(function["Metadata"]["AlchemiserNeeds"])
 
-    # Then the AWS-managed layers are region-aware and pinned to a version parameter
-    assert any(":layer:AWSSDKPandas-Python312:${PandasLayerVersion}" in arn for arn in arns)
-    assert any(
-        ":layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:${PowertoolsLayerVersion}" in arn
-        for arn in arns
-    )
-    assert all(arn.startswith("arn:${AWS::Partition}:lambda:${AWS::Region}:") for arn in arns)
-    # and ours come last (a later layer wins a clash), within Lambda's five
-    assert layers[-2:] == [{"Ref": "SharedLayer"}, {"Ref": "StrategiesLayer"}]
-    assert len(layers) <= 5
+        # Then the AWS-managed Powertools layer comes first, region-aware and pinned
+        arn = layers[0]["Fn::Sub"]
+        assert arn.startswith("arn:${AWS::Partition}:lambda:${AWS::Region}:"), logical_id
+        assert arn.endswith(
+            ":layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:${PowertoolsLayerVersion}"
+        ), logical_id
+        # and ours follow, the shared library after the third-party layers (a later layer
+        # wins a clash in /opt), within Lambda's five
+        ours = [layer["Ref"] for layer in layers[1:]]
+        expected = ["PandasLayer"] if needs & {"broker", "market", "engine"} else []
+        expected += ["ParquetLayer"] if "market" in needs else []
+        expected += ["SharedLayer"]
+        expected += ["StrategiesLayer"] if "engine" in needs else []
+        assert ours == expected, logical_id
+        assert len(layers) <= 5, logical_id
 
 
 def test_makefile_layers_have_their_build_target(template: dict[str, Any]) -> None:
@@ -534,22 +573,28 @@ def test_the_strategies_land_where_the_settings_look_for_them(template: dict[str
 
 
 def test_layer_requirements_are_pinned_and_leave_out_what_lambda_already_has() -> None:
-    # Given layers/shared/requirements.txt
-    pins = requirement_names()
-
-    # Then every line pins one exact version, and nothing comes twice from the managed layers
-    assert all(
-        re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][A-Za-z0-9_.+-]*", line) for line in pins.values()
-    ), pins
-    assert sorted((set(pins) & provided_on_lambda()) - {normalise("typing-extensions")}) == []
+    for logical_id, pins in our_layer_pins().items():
+        # Given one of our layers' requirements.txt
+        # Then every line pins one exact version, and nothing comes twice from the runtime
+        # or the Powertools layer (typing-extensions: the shared layer's newer one wins)
+        assert pins, logical_id
+        assert all(
+            re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][A-Za-z0-9_.+-]*", line) for line in pins.values()
+        ), pins
+        assert sorted((set(pins) & provided_on_lambda()) - {normalise("typing-extensions")}) == []
+    # and no distribution is in two of our layers (a function would carry it twice)
+    layers = list(our_layer_pins().values())
+    for i, first in enumerate(layers):
+        for second in layers[i + 1 :]:
+            assert set(first) & set(second) == set()
 
 
 def test_every_third_party_module_a_handler_imports_is_there_on_lambda() -> None:
     # Given the third-party modules reachable from functions/*/app.py through the library
     imported = third_party_imports_of_handlers()
 
-    # When each is looked up among the layer's pins and what Lambda and the managed layers provide
-    available = set(requirement_names()) | provided_on_lambda()
+    # When each is looked up among our layers' pins and what Lambda and Powertools provide
+    available = {d for pins in our_layer_pins().values() for d in pins} | provided_on_lambda()
     missing = {
         module: sorted(dists) for module, dists in imported.items() if not (dists & available)
     }

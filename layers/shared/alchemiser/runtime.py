@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
@@ -20,10 +21,12 @@ from alchemiser.broker.port import Broker
 from alchemiser.cycle.faults import FaultPlan
 from alchemiser.execution.clock import Clock
 from alchemiser.ledger.port import Ledger
-from alchemiser.market.port import MarketData
 from alchemiser.notify.port import Notifier
 from alchemiser.settings import Runtime, Settings
 from alchemiser.storage.port import ObjectStore
+
+if TYPE_CHECKING:  # the market adapters need numpy and pandas, which not every function has
+    from alchemiser.market.port import MarketData
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from alchemiser.analytics.tearsheet import build_tearsheet
 from alchemiser.backtest.symphony import SymphonyBacktest, backtest_symphony
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import compile_symphony
-from alchemiser.market.loader import load_price_directory
+from alchemiser.market.loader import load_price_directory, ticker_of_name
 
 DEFAULT_BENCHMARK = "SPY"
 
@@ -46,7 +46,7 @@ def load_benchmark(
             f"({slippage_bps:g} bps), its own rebalancing rules."
         )
         return series, note
-    ticker = spec.upper()
+    ticker = ticker_of_name(spec)  # BRK/B, brk_b: the canonical BRK.B
     history = load_price_directory(data, [ticker])
     closes = np.asarray(history.column(ticker), dtype=np.float64)
     first = int(np.searchsorted(history.dates, strategy.dates[0]))

@@ -93,21 +93,26 @@ def write_site(
     title: str,
     subtitle: str = "",
     chart_library: Path | None = None,
+    index_name: str = "index.html",
 ) -> SiteFiles:
-    """Write ``index.html`` listing ``pages``, every page, and the chart library once."""
+    """Write the index (``index_name``) listing ``pages``, every page, and the chart library once."""
     slugs = [page.slug for page in pages]
-    duplicates = sorted({slug for slug in slugs if slugs.count(slug) > 1 or slug == "index"})
+    duplicates = sorted(
+        {slug for slug in slugs if slugs.count(slug) > 1 or f"{slug}.html" == index_name}
+    )
     if duplicates:
-        raise ValueError(f"page slugs must be unique and not 'index', found {duplicates}")
+        raise ValueError(
+            f"page slugs must be unique and not name the index {index_name}, found {duplicates}"
+        )
     directory.mkdir(parents=True, exist_ok=True)
     library = install_chart_library(directory, chart_library)
     script = library.relative_to(directory).as_posix()
     written = []
     for page in pages:
         path = directory / f"{page.slug}.html"
-        _write_atomically(path, render_page(page, script, index_href="index.html").encode())
+        _write_atomically(path, render_page(page, script, index_href=index_name).encode())
         written.append(path)
-    index = directory / "index.html"
+    index = directory / index_name
     _write_atomically(index, render_page(index_page(pages, title, subtitle), script).encode())
     return SiteFiles(index=index, pages=tuple(written), chart_library=library)
 

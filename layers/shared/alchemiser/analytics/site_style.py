@@ -2,7 +2,9 @@
 
 Narrow screens (up to 600 px, phones at 390 px): tables of five or more columns become
 one card per row whose cells carry their column's name (``data-label``), so every
-column stays visible without scrolling sideways; long labels and values wrap.
+column stays visible without scrolling sideways; long labels and values wrap. On wide
+screens blocks pair up in two columns, except charts and those wide tables, which take
+the whole row.
 """
 
 PAGE_CSS = """
@@ -21,7 +23,8 @@ h2 { font-size: 1.1rem; margin: 0 0 8px; }
 .subtitle { color: var(--muted); margin: 0; overflow-wrap: anywhere; }
 main { display: grid; grid-template-columns: minmax(0, 1fr); gap: 20px; padding-top: 16px; }
 @media (min-width: 900px) { main { grid-template-columns: repeat(2, minmax(0, 1fr)); }
-  section.block:has(div.chart) { grid-column: 1 / -1; } section.notes { grid-column: 1 / -1; } }
+  section.block:has(div.chart) { grid-column: 1 / -1; } section.notes { grid-column: 1 / -1; }
+  section.block:has(table.stacked) { grid-column: 1 / -1; } }
 section.block { min-width: 0; }
 .chart { width: 100%; }
 .chart.missing { min-height: 0 !important; padding: 12px; background: var(--band); color: var(--muted); }

@@ -8,6 +8,8 @@ Pure domain logic (no I/O beyond reading the books file and its strategies):
 * ``attribution`` -- one order's execution -> per-book ``FillRecord``s
 * ``client_ids``  -- deterministic broker client order ids (<= 48 chars)
 
-Import the modules themselves: the package re-exports nothing, so reading books.yaml
-(``alchemiser validate``) does not load the planning and broker models.
+Import the modules themselves: the package re-exports nothing, so a function that only
+nets, executes or notifies never loads ``config`` (which reads symphonies with the
+engine), and reading books.yaml (``alchemiser validate``) never loads the planning and
+broker models.
 """

@@ -9,6 +9,8 @@
             strategy: nuclear.clj  # a .clj file in books.yaml's directory (or a folder below it)
             share: 0.35            # in (0, 1]; a stage's shares sum to at most 1
         hedge: ...                 # optional options hedge (alchemiser.hedge.policy)
+        capital-rebalance: 0.05    # optional: none, monthly, quarterly, threshold or a
+                                   # threshold in (0, 1) (alchemiser.books.capital_policy)
 
 Every problem is collected and raised together as one ``ConfigurationError``, each
 line located in the YAML (``books.yaml:7: ...``). Lines come from the composed node
@@ -19,6 +21,7 @@ also catches duplicate keys, which a plain YAML load silently overwrites.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePosixPath
 from typing import Final, NoReturn
@@ -26,6 +29,11 @@ from typing import Final, NoReturn
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from alchemiser.books.capital_policy import (
+    DEFAULT_CAPITAL_POLICY,
+    CapitalPolicy,
+    CapitalRebalance,
+)
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.source import SymphonyError
 from alchemiser.errors import ConfigurationError
@@ -35,7 +43,8 @@ from alchemiser.hedge.policy_config import read_hedge_policy
 BOOK_ID_PATTERN: Final = r"^[a-z0-9-]{1,32}$"
 STAGE_PATTERN: Final = r"^[a-z][a-z0-9-]{0,15}$"  # as Settings.stage
 _BOOK_KEYS: Final = ("id", "strategy", "share")
-_STAGE_KEYS: Final = ("books", "hedge")
+_CAPITAL_KEY: Final = "capital-rebalance"
+_STAGE_KEYS: Final = ("books", "hedge", _CAPITAL_KEY)
 _NUMBER_TAGS: Final = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
 
@@ -47,6 +56,16 @@ class BookConfig(BaseModel):
     id: str = Field(pattern=BOOK_ID_PATTERN)
     strategy: str  # path relative to the books.yaml directory
     share: Decimal = Field(gt=0, le=1)
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """One stage of the books file: its books, its hedge (None: off) and its capital policy."""
+
+    name: str
+    books: tuple[BookConfig, ...]
+    hedge: HedgePolicy | None
+    capital: CapitalPolicy
 
 
 class _Checker:
@@ -235,17 +254,47 @@ def _stage_books(checker: _Checker, stage: str, node: yaml.Node) -> list[BookCon
     return [b for b in books if b is not None]
 
 
-def _stage_hedge(checker: _Checker, stage: str, node: yaml.Node) -> HedgePolicy | None:
-    """Return the stage's hedge policy (None: hedging off); problems go to ``checker``."""
+def _stage_entry(node: yaml.Node, key: str) -> yaml.Node | None:
     if not isinstance(node, yaml.MappingNode):
         return None  # _stage_books reports it
-    hedge = next((v for k, v in node.value if str(k.value) == "hedge"), None)
+    return next((v for k, v in node.value if str(k.value) == key), None)
+
+
+def _stage_hedge(checker: _Checker, stage: str, node: yaml.Node) -> HedgePolicy | None:
+    """Return the stage's hedge policy (None: hedging off); problems go to ``checker``."""
+    hedge = _stage_entry(node, "hedge")
     return None if hedge is None else read_hedge_policy(hedge, stage, checker.at)
 
 
-def _stage(
-    checker: _Checker, path: Path, stage: str
-) -> tuple[list[BookConfig], HedgePolicy | None]:
+def _stage_capital(checker: _Checker, stage: str, node: yaml.Node) -> CapitalPolicy:
+    """Return the stage's capital policy (the default without the key); problems go to ``checker``."""
+    value = _stage_entry(node, _CAPITAL_KEY)
+    if value is None:
+        return DEFAULT_CAPITAL_POLICY
+    text = str(value.value) if isinstance(value, yaml.ScalarNode) else "a collection"
+    if isinstance(value, yaml.ScalarNode) and value.tag == "tag:yaml.org,2002:str":
+        if text == CapitalRebalance.THRESHOLD.value:
+            return DEFAULT_CAPITAL_POLICY
+        if text in {r.value for r in CapitalRebalance}:
+            return CapitalPolicy(rebalance=CapitalRebalance(text))
+    threshold: Decimal | None = None
+    if isinstance(value, yaml.ScalarNode) and value.tag in _NUMBER_TAGS:
+        try:
+            threshold = Decimal(text.replace("_", ""))
+        except InvalidOperation:
+            threshold = None
+    if threshold is not None and threshold.is_finite() and 0 < threshold < 1:
+        return CapitalPolicy(rebalance=CapitalRebalance.THRESHOLD, threshold=threshold)
+    checker.at(
+        value,
+        f"{_CAPITAL_KEY} of stage {stage} must be none, monthly, quarterly, threshold or a "
+        f"threshold in (0, 1) (0.05: back to the target shares when a book drifts more "
+        f"than 5 points), was '{text}'",
+    )
+    return DEFAULT_CAPITAL_POLICY
+
+
+def _stage(checker: _Checker, path: Path, stage: str) -> StageConfig:
     stages_node, stages = _stage_nodes(checker, _compose(path))
     if stage not in stages:
         configured = ", ".join(sorted(stages)) or "none"
@@ -255,18 +304,24 @@ def _stage(
         checker.fail()
     books = _stage_books(checker, stage, stages[stage])
     hedge = _stage_hedge(checker, stage, stages[stage])
+    capital = _stage_capital(checker, stage, stages[stage])
     checker.fail_if_any()
-    return books, hedge
+    return StageConfig(name=stage, books=tuple(books), hedge=hedge, capital=capital)
+
+
+def load_stage(path: Path, stage: str) -> StageConfig:
+    """Return ``stage`` of the books file; raise ConfigurationError listing every problem."""
+    return _stage(_Checker(path), path, stage)
 
 
 def load_books(path: Path, stage: str) -> list[BookConfig]:
     """Return the books of ``stage`` in file order; raise ConfigurationError listing every problem."""
-    return _stage(_Checker(path), path, stage)[0]
+    return list(load_stage(path, stage).books)
 
 
 def load_hedge_policy(path: Path, stage: str) -> HedgePolicy | None:
     """Return the hedge policy of ``stage`` (None when it has no ``hedge:``), checking the stage."""
-    return _stage(_Checker(path), path, stage)[1]
+    return load_stage(path, stage).hedge
 
 
 def validate_all_stages(path: Path) -> dict[str, list[BookConfig]]:
@@ -276,5 +331,6 @@ def validate_all_stages(path: Path) -> dict[str, list[BookConfig]]:
     books = {stage: _stage_books(checker, stage, node) for stage, node in stages.items()}
     for stage, node in stages.items():
         _stage_hedge(checker, stage, node)
+        _stage_capital(checker, stage, node)
     checker.fail_if_any()
     return books

@@ -40,7 +40,6 @@ from requests.exceptions import RequestException, Timeout
 
 from alchemiser.broker.alpaca_http import OneAttemptClient, QuoteHttpClient, TradingHttpClient
 from alchemiser.broker.alpaca_mapping import (
-    PENNY,
     account_from_alpaca,
     asset_from_alpaca,
     calendar_bounds,
@@ -51,7 +50,6 @@ from alchemiser.broker.alpaca_mapping import (
     quote_from_alpaca,
     session_from_alpaca,
     submit_body,
-    tick_for_price,
 )
 from alchemiser.broker.errors import (
     BrokerError,
@@ -72,6 +70,7 @@ from alchemiser.broker.models import (
     TradingSession,
 )
 from alchemiser.broker.rate_limit import AlpacaBudgets, server_wait_s
+from alchemiser.broker.ticks import PENNY, tick_for_price
 from alchemiser.errors import ConfigurationError
 from alchemiser.settings import Settings
 

@@ -38,26 +38,16 @@ from alchemiser.broker.models import (
     Quote,
     TradingSession,
 )
+from alchemiser.market.symbols import alpaca_symbol
 from alchemiser.money import to_decimal
 
 NEW_YORK = ZoneInfo("America/New_York")
-PENNY = Decimal("0.01")
-SUB_PENNY = Decimal("0.0001")
 QTY_PLACES = 9  # Alpaca accepts fractional quantities to 9 decimal places
 
 # Alpaca statuses the spine does not name, mapped by what they mean for an executor:
 # still working (wait, then cancel) or done for the day.
 _WORKING = {"pending_replace", "pending_review", "accepted_for_bidding", "stopped", "held"}
 _DONE = {"calculated"}
-
-
-def tick_for_price(price: Decimal) -> Decimal:
-    """Return the limit price increment at ``price``: a cent, a hundredth of one under $1.
-
-    Alpaca (like Reg NMS rule 612) refuses sub-penny limit prices at or above $1.00 and
-    accepts four decimals below it.
-    """
-    return SUB_PENNY if price < 1 else PENNY
 
 
 def order_matches(order: Order, request: OrderRequest) -> bool:
@@ -80,7 +70,7 @@ def submit_body(request: OrderRequest) -> dict[str, str]:
     (which the API documents) keeps a 9-decimal fractional quantity exact.
     """
     body = {
-        "symbol": request.symbol,
+        "symbol": alpaca_symbol(request.symbol),
         "qty": _plain(request.qty),
         "side": request.side.value,
         "type": request.type.value,

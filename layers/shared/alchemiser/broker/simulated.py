@@ -29,7 +29,6 @@ from uuid import NAMESPACE_URL, uuid5
 
 from alchemiser.broker.alpaca_mapping import (
     NEW_YORK,
-    PENNY,
     QTY_PLACES,
     calendar_bounds,
     order_matches,
@@ -64,6 +63,7 @@ from alchemiser.broker.simulated_market import (
     trading_session,
 )
 from alchemiser.broker.simulated_store import SimulatedFill, SimulatedStore, StoreTransaction
+from alchemiser.broker.ticks import PENNY
 from alchemiser.errors import DataError
 from alchemiser.market.history import PriceHistory
 from alchemiser.money import round_down, to_cents, to_decimal

@@ -25,8 +25,9 @@ import exchange_calendars as xcals
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from alchemiser.broker.alpaca_mapping import NEW_YORK, QTY_PLACES, tick_for_price
+from alchemiser.broker.alpaca_mapping import NEW_YORK, QTY_PLACES
 from alchemiser.broker.models import LimitOrderRequest, OrderRequest, OrderSide, TradingSession
+from alchemiser.broker.ticks import tick_for_price
 from alchemiser.money import to_tick
 from alchemiser.settings import Settings
 

@@ -1,4 +1,5 @@
-"""The ``alchemiser`` command: the engine (eval, backtest, validate, import) and the cycle (run).
+"""The ``alchemiser`` command: the engine (eval, backtest, validate, import), price data
+(data pull) and the cycle (run).
 
 Start-up is kept short: the top-level parser knows every command by name and help
 only (``COMMANDS``), and imports the one module that implements the command being
@@ -29,10 +30,15 @@ _ENGINE = "alchemiser.cli.engine_commands"
 COMMANDS: tuple[Command, ...] = (
     Command("eval", _ENGINE, "today's (or any day's) allocation of a symphony"),
     Command(
-        "backtest", _ENGINE, "simulate a symphony (or, with --hedge, a stage's hedge) over history"
+        "backtest",
+        _ENGINE,
+        "simulate a symphony, or a stage of books.yaml (its account), over history",
     ),
     Command("validate", _ENGINE, "check symphony files (and books.yaml), reporting every error"),
     Command("import-composer", _ENGINE, "convert a Composer JSON export to a .clj symphony"),
+    Command(
+        "data", "alchemiser.cli.data_commands", "price data: pull adjusted daily bars from Alpaca"
+    ),
     Command(
         "run",
         "alchemiser.cli.run_command",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from alchemiser.books.config import BookConfig, load_books, load_hedge_policy
+from alchemiser.backtest.portfolio_models import PortfolioSettings
+from alchemiser.books.config import BookConfig, load_stage
 from alchemiser.cli.output import fail, number, percent, print_json, progress_bar
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import Program, compile_symphony
@@ -16,16 +17,17 @@ from alchemiser.hedge.backtest_account import Drawdown, combine_books
 from alchemiser.hedge.policy import CANDIDATE_UNDERLYINGS, HedgePolicy
 from alchemiser.market.history import MissingTickersError, PriceHistory
 from alchemiser.market.loader import load_price_directory
+from alchemiser.settings import Settings
 
 _ERRORS = (ConfigurationError, SymphonyError, MissingTickersError, ValueError, OSError)
 
 
 def _load(
     args: argparse.Namespace,
-) -> tuple[list[tuple[BookConfig, Program]], HedgePolicy, PriceHistory]:
+) -> tuple[list[tuple[BookConfig, Program]], HedgePolicy, PriceHistory, PortfolioSettings]:
     path: Path = args.file
-    books = load_books(path, args.stage)
-    policy = load_hedge_policy(path, args.stage)
+    stage = load_stage(path, args.stage)
+    books, policy = stage.books, stage.hedge
     if policy is None:
         raise ConfigurationError(
             f"stage {args.stage} of {path} has no hedge: policy to backtest; add one under "
@@ -34,7 +36,10 @@ def _load(
     programs = [(b, compile_symphony(load_symphony(path.parent / b.strategy))) for b in books]
     tickers = sorted({t for _, p in programs for t in p.tickers} | set(CANDIDATE_UNDERLYINGS))
     history = load_price_directory(args.data, tickers)
-    return programs, policy, history.truncate(args.end) if args.end else history
+    settings = PortfolioSettings.from_settings(
+        Settings(), stage.capital, slippage_bps=args.slippage_bps
+    )
+    return programs, policy, history.truncate(args.end) if args.end else history, settings
 
 
 def run_hedge_backtest(args: argparse.Namespace) -> int:
@@ -50,20 +55,17 @@ def run_hedge_backtest(args: argparse.Namespace) -> int:
             ("--benchmark", args.benchmark),
             ("--allocations-out", args.allocations_out),
             ("--equity-out", args.equity_out),
+            ("--strict", args.strict),
         )
         if value
     ]
     if unsupported:
         return fail(f"{', '.join(unsupported)} apply to a symphony backtest, not to --hedge")
     try:
-        programs, policy, history = _load(args)
+        programs, policy, history, settings = _load(args)
         with progress_bar("evaluating books") as progress:
             account = combine_books(
-                programs,
-                history,
-                start=args.start,
-                slippage_bps=args.slippage_bps,
-                progress=progress,
+                programs, history, settings, start=args.start, progress=progress
             )
         with progress_bar("pricing hedges") as progress:
             result = backtest_hedge(account, policy, history, progress=progress)

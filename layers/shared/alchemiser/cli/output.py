@@ -31,7 +31,7 @@ def print_json(payload: Any) -> None:
 
 
 @contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+def progress_bar(label: str, unit: str = "node") -> Iterator[Callable[[int, int], None]]:
     """Yield a progress callback: a bar on an interactive terminal, silent otherwise."""
     if not sys.stderr.isatty():
         yield lambda done, total: None
@@ -43,7 +43,7 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     def update(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, desc=label, unit="node", leave=False, file=sys.stderr)
+            bar = tqdm(total=total, desc=label, unit=unit, leave=False, file=sys.stderr)
         bar.update(done - bar.n)
 
     try:

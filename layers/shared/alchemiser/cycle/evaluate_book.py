@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from alchemiser.backtest.data_check import book_data_problems
 from alchemiser.backtest.rebalance import candidate_days
 from alchemiser.books.planning import plan_book_rebalance
 from alchemiser.broker.errors import BrokerError, TransientBrokerError
@@ -15,12 +16,11 @@ from alchemiser.cycle.idempotency import run_once
 from alchemiser.cycle.models import BookPlan, BookTask
 from alchemiser.dsl.engine import WarmupError, evaluate_on
 from alchemiser.dsl.parser import load_symphony
-from alchemiser.dsl.program import compile_symphony
+from alchemiser.dsl.program import Program, compile_symphony
 from alchemiser.dsl.source import SymphonyError
 from alchemiser.errors import ConfigurationError, DataError
 from alchemiser.ledger.lots import positions_of
 from alchemiser.market.history import MissingTickersError, PriceHistory
-from alchemiser.market.quality import check_prices
 from alchemiser.money import to_decimal
 from alchemiser.runtime import Dependencies
 
@@ -78,7 +78,7 @@ def _plan(task: BookTask, deps: Dependencies) -> BookPlan:
     positions = positions_of(lots)
     symbols = sorted(set(program.tickers) | set(positions))
     history = deps.market.history(symbols, task.trading_date)
-    _check_quality(task, history, symbols)
+    data_note = _check_quality(task, program, history, sorted(positions))
     allocation = evaluate_on(program, history, task.trading_date, trace=True)
     trace_key = f"traces/{task.run_id}/{task.book_id}.json"
     deps.store.put_bytes(
@@ -112,15 +112,20 @@ def _plan(task: BookTask, deps: Dependencies) -> BookPlan:
         updates["reason"] = (
             f"{plan.reason + '; ' if plan.reason else ''}not traded: {task.blocked_reason}"
         )
+    if data_note:
+        reason = str(updates.get("reason", plan.reason))
+        updates["reason"] = f"{reason + '; ' if reason else ''}{data_note}"
     return plan.model_copy(update=updates)
 
 
-def _check_quality(task: BookTask, history: PriceHistory, symbols: list[str]) -> None:
-    report = check_prices(
-        history,
-        task.trading_date,
-        symbols,
-        since=task.trading_date - QUALITY_LOOKBACK,
+def _check_quality(task: BookTask, program: Program, history: PriceHistory, held: list[str]) -> str:
+    """Fail closed on the data problems that stop the book; return a note on the others."""
+    blocking, tolerated = book_data_problems(
+        program, history, held, task.trading_date, QUALITY_LOOKBACK
     )
-    if not report.ok:
-        raise DataError("price data failed its checks: " + "; ".join(report.messages))
+    if blocking:
+        raise DataError("price data failed its checks: " + "; ".join(i.message for i in blocking))
+    if not tolerated:
+        return ""
+    flagged = ", ".join(f"{i.ticker} {i.date} {i.kind.value}" for i in tolerated)
+    return f"data: today's allocation does not depend on the flagged close(s) {flagged}"

@@ -24,6 +24,12 @@ def notify(
     return result
 
 
+def blocked_reason(request: NotifyRequest) -> str:
+    """Return why a run that succeeded traded nothing (kill switch, drift), or '' if it was not."""
+    reasons = (request.plan.blocked_reason, request.orders.blocked_reason)
+    return "; ".join(dict.fromkeys(r for r in reasons if r))
+
+
 def notify_failure(
     notice: FailureNotice, deps: Dependencies, context: LambdaContext | None = None
 ) -> NotifyResult:

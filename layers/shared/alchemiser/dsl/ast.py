@@ -48,9 +48,10 @@ class IndicatorCall:
     """An indicator applied to one ticker, e.g. ``(rsi "SPY" {:window 10})``."""
 
     indicator: str
-    ticker: str
+    ticker: str  # canonical (``BRK.B``); ``written`` is the spelling in the file (``BRK/B``)
     window: int | None
     offset: int = field(default=-1, compare=False)
+    written: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +78,10 @@ class Condition:
 
 @dataclass(frozen=True, slots=True)
 class Asset:
-    ticker: str
+    ticker: str  # canonical (``BRK.B``); ``written`` is the spelling in the file (``BRK/B``)
     name: str | None = field(default=None, compare=False)
     offset: int = field(default=-1, compare=False)
+    written: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,8 +57,8 @@ from alchemiser.dsl.ast import (
     WeightInverseVolatility,
     WeightSpecified,
 )
-from alchemiser.dsl.indicators import INDICATORS
-from alchemiser.dsl.parser import TICKER_PATTERN
+from alchemiser.dsl.indicators import INDICATORS, STDEV_MIN_WINDOW
+from alchemiser.market.symbols import canonical_or_none
 
 FUNCTIONS: Final[Mapping[str, str]] = {
     "current-price": "current-price",
@@ -249,10 +249,12 @@ class _Fields:
         value = self.text(key, what)
         if value is None:
             return None
-        ticker = value.strip().upper()
-        if not TICKER_PATTERN.fullmatch(ticker):
+        ticker = canonical_or_none(value)
+        if ticker is None:
             self.fail(
-                f"expected a ticker symbol such as 'SPY' for {what}, found {_describe(value)}", key
+                f"expected a ticker symbol such as 'SPY' or 'BRK/B' for {what}, "
+                f"found {_describe(value)}",
+                key,
             )
             return None
         return ticker
@@ -285,6 +287,10 @@ class _Fields:
             self.fail(
                 f"'{days_key}' and '{params_key}' disagree on the window: {windows[0]} vs {windows[1]}"
             )
+            return None
+        minimum = INDICATORS[indicator].min_window
+        if windows[0] < minimum:
+            self.fail(f"expected a window >= {minimum} for {what}, found {windows[0]}")
             return None
         return windows[0]
 
@@ -386,6 +392,13 @@ def _child_weight(child: _Fields) -> float:
 
 def _build_inverse_vol(f: _Fields, children: list[_Child]) -> Node | None:
     window = f.positive_int("window-days", "the volatility window in days")
+    if window is not None and window < STDEV_MIN_WINDOW:
+        f.fail(
+            f"expected a volatility window >= {STDEV_MIN_WINDOW} (a sample standard deviation "
+            f"needs two returns), found {window}",
+            "window-days",
+        )
+        window = None
     nodes = _child_nodes(f, children, "'wt-inverse-vol'")
     return None if window is None or nodes is None else WeightInverseVolatility(window, nodes)
 

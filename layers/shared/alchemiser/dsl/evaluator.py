@@ -84,7 +84,7 @@ class Evaluator:
     """Evaluate one program against one price history (all dates at once)."""
 
     def __init__(self, program: Program, history: PriceHistory) -> None:
-        history.require(program.tickers)
+        history.require(program.tickers, program.spellings)
         self.program = program
         self.history = history
         self.rows = len(history.dates)

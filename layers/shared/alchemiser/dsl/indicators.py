@@ -36,6 +36,9 @@ _SMOOTH_MAX_EXPONENT = 600.0  # keeps (1 - alpha)^-block below 2^600, far from f
 RSI_WHEN_FLAT = 50.0
 """RSI reported while average gain and average loss are both zero (no change yet)."""
 
+STDEV_MIN_WINDOW = 2
+"""The sample standard deviation of a single value is undefined (0 / 0)."""
+
 
 def current_price(closes: FloatArray) -> FloatArray:
     """Return the close itself: ``p_t``, valid from the first close."""
@@ -95,17 +98,18 @@ def moving_average_return(closes: FloatArray, window: int) -> FloatArray:
 
 
 def stdev_return(closes: FloatArray, window: int) -> FloatArray:
-    """Return the population stdev (ddof 0) of the last ``window`` daily returns, in percent.
+    """Return the sample stdev (ddof 1) of the last ``window`` daily returns, in percent.
 
-    Daily, not annualised: ``sqrt(sum((r_i - mean(r))^2) / w) * 100``.
+    Daily, not annualised: ``sqrt(sum((r_i - mean(r))^2) / (w - 1)) * 100``; the window
+    must hold at least two returns. Composer divides by ``w - 1`` (see the README).
     """
-    w = _checked_window(window)
+    w = _checked_window(window, STDEV_MIN_WINDOW)
     return _indicator(closes, w, lambda p: _window_stdev(_daily_returns(p), w) * 100.0)
 
 
 def stdev_price(closes: FloatArray, window: int) -> FloatArray:
-    """Return the population stdev (ddof 0) of the last ``window`` closes."""
-    w = _checked_window(window)
+    """Return the sample stdev (ddof 1) of the last ``window`` closes (``w >= 2``)."""
+    w = _checked_window(window, STDEV_MIN_WINDOW)
     return _indicator(closes, w - 1, lambda p: _window_stdev(p, w))
 
 
@@ -125,7 +129,8 @@ class IndicatorSpec:
 
     ``lookback(window)`` is how many rows after the first close the value first
     becomes valid; ``scale_free`` is True when multiplying the whole price
-    series by a constant leaves the value unchanged.
+    series by a constant leaves the value unchanged; ``min_window`` is the
+    smallest window the indicator is defined for.
     """
 
     name: str
@@ -133,6 +138,7 @@ class IndicatorSpec:
     needs_window: bool
     lookback: Callable[[int], int]
     scale_free: bool
+    min_window: int = 1
 
 
 def _spec(
@@ -142,8 +148,9 @@ def _spec(
     *,
     scale_free: bool,
     needs_window: bool = True,
+    min_window: int = 1,
 ) -> tuple[str, IndicatorSpec]:
-    return name, IndicatorSpec(name, function, needs_window, lookback, scale_free)
+    return name, IndicatorSpec(name, function, needs_window, lookback, scale_free, min_window)
 
 
 INDICATORS: Mapping[str, IndicatorSpec] = MappingProxyType(
@@ -166,8 +173,20 @@ INDICATORS: Mapping[str, IndicatorSpec] = MappingProxyType(
             _spec("rsi", rsi_wilder, lambda w: w, scale_free=True),
             _spec("cumulative-return", cumulative_return, lambda w: w, scale_free=True),
             _spec("moving-average-return", moving_average_return, lambda w: w, scale_free=True),
-            _spec("stdev-return", stdev_return, lambda w: w, scale_free=True),
-            _spec("stdev-price", stdev_price, lambda w: w - 1, scale_free=False),
+            _spec(
+                "stdev-return",
+                stdev_return,
+                lambda w: w,
+                scale_free=True,
+                min_window=STDEV_MIN_WINDOW,
+            ),
+            _spec(
+                "stdev-price",
+                stdev_price,
+                lambda w: w - 1,
+                scale_free=False,
+                min_window=STDEV_MIN_WINDOW,
+            ),
             _spec("max-drawdown", max_drawdown, lambda w: w - 1, scale_free=True),
         ]
     )
@@ -187,10 +206,10 @@ def compute(name: str, closes: FloatArray, window: int | None = None) -> FloatAr
     return spec.function(closes, window)
 
 
-def _checked_window(window: object) -> int:
-    """Return ``window`` as an int, or raise if it is not an integer >= 1."""
-    if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 1:
-        raise ValueError(f"window must be an integer >= 1, was {window!r}")
+def _checked_window(window: object, minimum: int = 1) -> int:
+    """Return ``window`` as an int, or raise if it is not an integer >= ``minimum``."""
+    if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < minimum:
+        raise ValueError(f"window must be an integer >= {minimum}, was {window!r}")
     return int(window)
 
 
@@ -235,9 +254,9 @@ def _window_sum(values: FloatArray, window: int) -> FloatArray:
 
 
 def _window_stdev(values: FloatArray, window: int) -> FloatArray:
-    """Return the population stdev of each run of ``window`` values."""
+    """Return the sample stdev (ddof 1) of each run of ``window >= 2`` values."""
     _, squares = _over_windows((values, np.zeros(values.size)), window, _merge_moments)
-    return np.sqrt(squares / window)
+    return np.sqrt(squares / (window - 1))
 
 
 def _window_max_fall(prices: FloatArray, window: int) -> FloatArray:

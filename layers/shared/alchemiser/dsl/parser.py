@@ -7,7 +7,6 @@ together as one SymphonyError, each with file:line:column and what was expected.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
@@ -30,11 +29,11 @@ from alchemiser.dsl.ast import (
     WeightInverseVolatility,
     WeightSpecified,
 )
-from alchemiser.dsl.indicators import INDICATORS
+from alchemiser.dsl.indicators import INDICATORS, STDEV_MIN_WINDOW
 from alchemiser.dsl.reader import Atom, Form, Keyword, Symbol, read_forms
 from alchemiser.dsl.source import Diagnostic, SourceFile, SymphonyError
+from alchemiser.market.symbols import canonical_or_none
 
-TICKER_PATTERN: Final = re.compile(r"[A-Z0-9][A-Z0-9./\-]{0,14}")
 NODE_TYPES: Final = (
     Asset,
     WeightEqual,
@@ -140,11 +139,15 @@ def _string(value: Built, what: str) -> str:
     raise _FormError(f"expected a string for {what}, found {_describe(value)}")
 
 
-def _ticker(value: Built) -> str:
-    ticker = _string(value, "the ticker").strip().upper()
-    if not TICKER_PATTERN.fullmatch(ticker):
-        raise _FormError(f'expected a ticker symbol such as "SPY", found "{ticker}"')
-    return ticker
+def _ticker(value: Built) -> tuple[str, str]:
+    """Return the canonical symbol (``BRK.B``) and the spelling as written (``BRK/B``)."""
+    written = _string(value, "the ticker").strip()
+    ticker = canonical_or_none(written)
+    if ticker is None:
+        raise _FormError(
+            f'expected a ticker symbol such as "SPY" or "BRK/B", found "{written.upper()}"'
+        )
+    return ticker, written
 
 
 def _number(value: Built, what: str) -> float:
@@ -175,7 +178,7 @@ def _options(value: Built, indicator: str) -> int | None:
 
 def _indicator(name: str, args: list[Built], offset: int) -> IndicatorCall | Metric:
     spec = INDICATORS[name]
-    ticker: str | None = None
+    ticker: tuple[str, str] | None = None
     window: int | None = None
     rest = list(args)
     if rest and isinstance(rest[0], str) and not isinstance(rest[0], Symbol | Keyword):
@@ -188,9 +191,14 @@ def _indicator(name: str, args: list[Built], offset: int) -> IndicatorCall | Met
         )
     if spec.needs_window and window is None:
         raise _FormError(f"({name} ...) needs {{:window N}}")
+    if window is not None and window < spec.min_window:
+        raise _FormError(
+            f"({name} ...) needs {{:window N}} with N >= {spec.min_window} (a sample standard "
+            f"deviation needs two values), found {window}"
+        )
     if ticker is None:
         return Metric(name, window, offset)
-    return IndicatorCall(name, ticker, window, offset)
+    return IndicatorCall(name, ticker[0], window, offset, written=ticker[1])
 
 
 def _operand(value: Built, side: str) -> Operand:
@@ -211,7 +219,8 @@ def _build_asset(args: list[Built], offset: int) -> Asset:
         name = None
     if name is not None:
         name = _string(name, "the asset name")
-    return Asset(_ticker(args[0]), name, offset)
+    ticker, written = _ticker(args[0])
+    return Asset(ticker, name, offset, written=written)
 
 
 def _build_weight_specified(args: list[Built], offset: int) -> WeightSpecified:
@@ -322,6 +331,11 @@ def _build_inverse_volatility(args: list[Built], offset: int) -> WeightInverseVo
     if not args:
         raise _FormError("expected (weight-inverse-volatility WINDOW [nodes ...])")
     window = _positive_int(args[0], "the window of (weight-inverse-volatility ...)")
+    if window < STDEV_MIN_WINDOW:
+        raise _FormError(
+            f"expected a window >= {STDEV_MIN_WINDOW} for (weight-inverse-volatility ...): it "
+            f"weights by the sample standard deviation of returns, found {window}"
+        )
     return WeightInverseVolatility(
         window, _nodes(args[1:], "in (weight-inverse-volatility ...)"), offset
     )

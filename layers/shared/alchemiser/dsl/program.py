@@ -9,7 +9,8 @@ recursion however deep the file nests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from alchemiser.dsl.ast import (
@@ -68,7 +69,14 @@ class Program:
     ops: tuple[Op, ...]  # children before parents; ops[i].id == i
     root: int
     node_ops: dict[int, int]  # id(ast node) -> op id
-    tickers: tuple[str, ...]  # every ticker held or read, sorted
+    tickers: tuple[str, ...]  # every ticker held or read, sorted (canonical: ``BRK.B``)
+    # How the file spells a ticker where that differs from the canonical symbol
+    # (``BRK.B`` -> ``BRK/B``), so messages show what the user wrote.
+    spellings: dict[str, str] = field(default_factory=dict)
+
+    def as_written(self, tickers: Iterable[str]) -> list[str]:
+        """Return ``tickers`` spelled as the symphony file writes them."""
+        return [self.spellings.get(t, t) for t in tickers]
 
     def parents_count(self) -> list[int]:
         """Return how many times each op is used as a child (for freeing results early)."""
@@ -126,6 +134,12 @@ def compile_symphony(symphony: Symphony) -> Program:
     interner = _Interner()
     node_ops: dict[int, int] = {}
     tickers: set[str] = set()
+    spellings: dict[str, str] = {}
+
+    def note(reference: Asset | IndicatorCall) -> None:
+        tickers.add(reference.ticker)
+        if reference.written is not None and reference.written != reference.ticker:
+            spellings.setdefault(reference.ticker, reference.written)
 
     def ids(nodes: tuple[Node, ...]) -> tuple[int, ...]:
         return tuple(node_ops[id(n)] for n in nodes)
@@ -133,7 +147,7 @@ def compile_symphony(symphony: Symphony) -> Program:
     for node in reversed(walk(symphony.root)):  # reversed pre-order: children first
         match node:
             case Asset(ticker=ticker):
-                tickers.add(ticker)
+                note(node)
                 op_id = interner.intern(
                     (OpKind.ASSET, ticker), {"kind": OpKind.ASSET, "ticker": ticker}
                 )
@@ -157,7 +171,7 @@ def compile_symphony(symphony: Symphony) -> Program:
             case If(condition=condition, then=then, otherwise=otherwise):
                 for side in (condition.lhs, condition.rhs):
                     if isinstance(side, IndicatorCall):
-                        tickers.add(side.ticker)
+                        note(side)
                 then_id = interner.equal(ids(then))
                 else_id = interner.equal(ids(otherwise))
                 key = (
@@ -204,4 +218,5 @@ def compile_symphony(symphony: Symphony) -> Program:
         root=node_ops[id(symphony.root)],
         node_ops=node_ops,
         tickers=tuple(sorted(tickers)),
+        spellings=spellings,
     )

@@ -32,7 +32,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from alchemiser.books.client_ids import step_client_order_id
-from alchemiser.broker.alpaca_mapping import PENNY, SUB_PENNY
 from alchemiser.broker.errors import BrokerError, OrderNotCancelableError, OrderRejectedError
 from alchemiser.broker.models import (
     AssetInfo,
@@ -45,6 +44,7 @@ from alchemiser.broker.models import (
     Quote,
 )
 from alchemiser.broker.port import Broker
+from alchemiser.broker.ticks import PENNY, SUB_PENNY
 from alchemiser.cycle.models import ExecuteOrderRequest, OrderResult
 from alchemiser.execution.clock import Clock
 from alchemiser.execution.deadline import (

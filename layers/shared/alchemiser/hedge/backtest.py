@@ -12,9 +12,9 @@ first step marketable there, ``mid + fill_threshold x (far - mid)`` rounded to t
 cent (never above the sizing's cap). Premium comes out of the books' capital and
 sale proceeds go back in; NAV marks the options at mid.
 
-Differences from live, stated: the books are rebalanced to their shares daily; the
-IV history is the model's own ATM vol for every past day, so the percentile rule
-applies from the first day; one decision a day at the close.
+Differences from live, stated: the IV history is the model's own ATM vol for every
+past day, so the percentile rule applies from the first day; one decision a day at
+the close.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""The account a hedge backtest protects: the stage's books combined by their shares.
+"""The account a hedge backtest protects: the stage's books in one account.
 
-Each book's symphony is backtested on its own (its rebalance rules, ``slippage_bps``); the
-account earns ``sum_i share_i x r_i(t)`` every day, the rest of the capital in cash at
-0 %: the books are rebalanced back to their shares daily (a simplification of the live
-capital policy). The account starts at the close of the first day every book trades
-(or ``start``), so every book is invested from then on.
+The account is the portfolio backtest's (:mod:`alchemiser.backtest.portfolio`): every
+book by its symphony's rules, the stage's capital policy, netting, the simulated
+broker's costs and the planner's minimum trade sizes. It starts at the close of the
+first day every book trades (or ``start``), invested from then on; its first return
+is 0 (the hedge backtest measures from there).
 
 The exposure estimate reads the account's **target-allocation** stream (the books'
 streams combined by share, see ``hedge.exposure``); by linearity its beta to the
@@ -19,12 +19,13 @@ from datetime import date
 
 import numpy as np
 
-from alchemiser.analytics.returns import DateArray, FloatArray
-from alchemiser.backtest.symphony import backtest_symphony
+from alchemiser.analytics.returns import DateArray, FloatArray, as_date
+from alchemiser.backtest.portfolio_models import PortfolioSettings
+from alchemiser.backtest.portfolio_run import backtest_portfolio, schedule_books
 from alchemiser.books.config import BookConfig
 from alchemiser.dsl.evaluator import Progress
 from alchemiser.dsl.program import Program
-from alchemiser.hedge.exposure import allocation_stream
+from alchemiser.hedge.exposure import target_stream
 from alchemiser.market.history import PriceHistory
 
 
@@ -43,27 +44,17 @@ class CombinedAccount:
 def combine_books(
     books: Sequence[tuple[BookConfig, Program]],
     history: PriceHistory,
+    settings: PortfolioSettings,
     *,
     start: date | None = None,
-    slippage_bps: float = 0.0,
     progress: Progress | None = None,
 ) -> CombinedAccount:
-    """Backtest each book and combine them by share; raise ValueError when they never overlap."""
+    """Backtest the books in one account; raise ValueError when they never overlap."""
     if not books:
         raise ValueError("the stage has no books to backtest")
+    schedules = schedule_books(books, history, progress)
     rows = len(history.dates)
-    returns = np.zeros(rows)
-    turnover = np.zeros(rows)
-    stream = np.zeros(rows)
-    first = 0
-    for config, program in books:
-        run = backtest_symphony(program, history, slippage_bps=slippage_bps, progress=progress)
-        share = float(config.share)
-        offset = rows - len(run.result.dates)
-        first = max(first, offset)
-        returns[offset:] += share * run.result.returns
-        turnover[offset:] += share * run.result.turnover
-        stream += share * allocation_stream(run.allocations, history)
+    first = max(s.start for s in schedules)
     if start is not None:
         row = int(np.searchsorted(history.dates, np.datetime64(start, "D")))
         if row >= rows:
@@ -71,13 +62,20 @@ def combine_books(
         first = max(first, row)
     if first >= rows - 1:
         raise ValueError("the books never trade together long enough to backtest a hedge")
-    combined = returns[first:].copy()
-    combined[0] = 0.0  # the account starts at this close, fully invested
+    backtest = backtest_portfolio(
+        books, history, settings, start=as_date(history.dates[first]), schedules=schedules
+    )
+    returns = backtest.account.returns.copy()
+    returns[0] = 0.0  # the account starts at this close, fully invested
+    stream = np.zeros(rows)
+    for (config, _), schedule in zip(books, schedules, strict=True):
+        weights, tickers = schedule.weights, schedule.tickers
+        stream += float(config.share) * target_stream(weights, tickers, schedule.start, history)
     return CombinedAccount(
-        first=first,
-        dates=history.dates[first:],
-        returns=combined,
-        turnover=turnover[first:],
+        first=backtest.path.first,
+        dates=backtest.path.dates,
+        returns=returns,
+        turnover=backtest.account_traded,
         target_stream=stream,
         shares=tuple((c.id, float(c.share)) for c, _ in books),
     )

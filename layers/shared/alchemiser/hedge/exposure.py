@@ -89,14 +89,20 @@ def allocation_stream(allocations: AllocationHistory, history: PriceHistory) -> 
         allocations.dates, history.dates
     ):
         raise ValueError("the allocation history and the price history must share their dates")
-    weights = allocations.weights
-    returns = daily_returns(history.select(allocations.tickers).closes)
+    return target_stream(allocations.weights, allocations.tickers, allocations.start, history)
+
+
+def target_stream(
+    weights: FloatArray, tickers: Sequence[str], start: int, history: PriceHistory
+) -> FloatArray:
+    """Return what the targets ``weights`` (days x ``tickers``, valid from ``start``) earned."""
+    returns = daily_returns(history.select(tickers).closes)
     held = weights[:-1] > 0
     contributions = np.where(held, weights[:-1] * np.nan_to_num(returns[1:]), 0.0)
     missing = (held & np.isnan(returns[1:])).any(axis=1)
     stream = np.full(len(history.dates), np.nan)
     stream[1:] = np.where(missing, np.nan, contributions.sum(axis=1))
-    stream[: allocations.start + 1] = np.nan  # the first decision earns from the next day
+    stream[: start + 1] = np.nan  # the first decision earns from the next day
     return stream
 
 

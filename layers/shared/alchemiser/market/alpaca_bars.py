@@ -1,8 +1,9 @@
 """Daily bars and latest trades from Alpaca's market data API (alpaca-py).
 
-``AlpacaDailyBars.refresh_s3_prices`` brings the per-ticker S3 parquet objects up to a
-completed trading day: it asks Alpaca for daily bars (``adjustment=all``: split- and
-dividend-adjusted) from each object's last stored day through ``through`` and appends
+``AlpacaDailyBars.refresh_prices`` brings a price store (the S3 parquet objects of the
+cycle on AWS, or a local directory for ``alchemiser data pull``) up to a completed
+trading day: it asks Alpaca for daily bars (``adjustment=all``: split- and
+dividend-adjusted) from each ticker's last stored day through ``through`` and appends
 the new ones. The stored last day is asked for again on purpose: Alpaca adjusts every
 past bar for each split or dividend after it, so when that bar's close differs from
 the stored one, a corporate action happened since the last refresh, and every stored
@@ -36,18 +37,20 @@ from alpaca.data.timeframe import TimeFrame
 from requests.adapters import HTTPAdapter
 
 from alchemiser.errors import ConfigurationError, DataError, TransientError
-from alchemiser.market.s3_data import (
-    NEW_YORK,
-    LatestTrade,
-    S3PriceObjects,
-    closes_from_frame,
-)
+from alchemiser.market.loader import ticker_of_name
+from alchemiser.market.port import PriceStore
+from alchemiser.market.s3_data import NEW_YORK, LatestTrade, closes_from_frame
+from alchemiser.market.symbols import alpaca_symbol
 
 # Alpaca's free SIP history starts in 2016; a ticker new to the store is fetched from here.
 DEFAULT_HISTORY_START = date(2016, 1, 4)
 # Relative difference above which a re-fetched close means the adjustment changed.
 ADJUSTMENT_TOLERANCE = 1e-6
+# Symbols per bars request: Alpaca pages its answer, this keeps each request's pages few.
+SYMBOLS_PER_REQUEST = 25
 _CREDENTIALS_REFUSED = (401, 403)
+
+Progress = Callable[[int, int], None]
 
 
 class _TimeoutAdapter(HTTPAdapter):
@@ -116,8 +119,22 @@ class TickerRefresh:
     uri: str = ""
 
 
+class RefreshError(DataError):
+    """Some tickers could not be refreshed; ``refreshed`` holds what the others did."""
+
+    def __init__(
+        self, through: date, problems: Sequence[str], refreshed: Sequence[TickerRefresh]
+    ) -> None:
+        self.problems = tuple(problems)
+        self.refreshed = tuple(refreshed)
+        super().__init__(
+            f"price refresh through {through} failed for {len(problems)} ticker(s):\n  "
+            + "\n  ".join(problems)
+        )
+
+
 class AlpacaDailyBars:
-    """Fetch adjusted daily bars and keep the S3 price objects up to date."""
+    """Fetch adjusted daily bars and keep a price store up to date."""
 
     def __init__(
         self,
@@ -130,21 +147,26 @@ class AlpacaDailyBars:
         self.feed = feed
         self.history_start = history_start
 
-    def refresh_s3_prices(
-        self, store: S3PriceObjects, tickers: Sequence[str], through: date
+    def refresh_prices(
+        self,
+        store: PriceStore,
+        tickers: Sequence[str],
+        through: date,
+        progress: Progress | None = None,
     ) -> tuple[TickerRefresh, ...]:
         """Append the daily closes after each ticker's last stored day, up to ``through``.
 
-        Idempotent: a second refresh through the same day writes nothing. Raise DataError
-        naming every ticker Alpaca has no bars for, or whose stored last day it cannot
-        confirm; the other tickers are refreshed first.
+        Idempotent: a second refresh through the same day writes nothing. Raise
+        RefreshError naming every ticker Alpaca has no bars for, or whose stored last day
+        it cannot confirm, or that the store cannot take; the other tickers are refreshed
+        first. ``progress(done, total)`` is called as tickers' bars arrive.
         """
-        wanted = list(dict.fromkeys(t.strip().upper() for t in tickers))
+        wanted = list(dict.fromkeys(ticker_of_name(t) for t in tickers))
         present = store.tickers()
         stored = {t: store.read(t) for t in wanted if t in present}
         starts = {t: _last_day(stored[t]) if t in stored else self.history_start for t in wanted}
         behind = {t: start for t, start in starts.items() if t not in stored or start < through}
-        fetched = self._fetch_grouped(behind, through)
+        fetched = self._fetch_grouped(behind, through, progress)
         results: list[TickerRefresh] = []
         problems: list[str] = []
         for ticker in wanted:
@@ -153,25 +175,23 @@ class AlpacaDailyBars:
                 continue
             try:
                 merged, outcome = merge_bars(ticker, stored.get(ticker), fetched[ticker], through)
+                if outcome.created or outcome.added or outcome.rescaled_by is not None:
+                    store.write(ticker, merged)
             except DataError as error:
                 problems.append(str(error))
                 continue
-            if outcome.created or outcome.added or outcome.rescaled_by is not None:
-                store.write(ticker, merged)
             results.append(replace(outcome, uri=store.uri(ticker)))
         if problems:
-            raise DataError(
-                f"price refresh through {through} failed for {len(problems)} ticker(s):\n  "
-                + "\n  ".join(problems)
-            )
+            raise RefreshError(through, problems, results)
         return tuple(results)
 
     def daily_closes(
         self, tickers: Sequence[str], start: date, through: date
     ) -> dict[str, pd.Series]:
         """Return adjusted daily closes per ticker for [start, through] (empty when none)."""
+        symbols = {alpaca_symbol(t): t for t in tickers}
         request = StockBarsRequest(
-            symbol_or_symbols=list(tickers),
+            symbol_or_symbols=list(symbols),
             timeframe=TimeFrame.Day,
             start=datetime.combine(start, time(0), NEW_YORK),
             end=datetime.combine(through, time(23, 59, 59), NEW_YORK),
@@ -182,16 +202,23 @@ class AlpacaDailyBars:
         barset = call_alpaca(what, lambda: self.client.get_stock_bars(request))
         if not isinstance(barset, BarSet):
             raise ConfigurationError(f"{what}: expected a BarSet, found {type(barset).__name__}")
-        return {t: _bars_to_closes(t, barset.data.get(t, ()), what) for t in tickers}
+        return {t: _bars_to_closes(t, barset.data.get(s, ()), what) for s, t in symbols.items()}
 
-    def _fetch_grouped(self, starts: Mapping[str, date], through: date) -> dict[str, pd.Series]:
-        # One request per distinct start day: normally every ticker shares one.
+    def _fetch_grouped(
+        self, starts: Mapping[str, date], through: date, progress: Progress | None
+    ) -> dict[str, pd.Series]:
+        # One request per distinct start day (normally every ticker shares one), in
+        # chunks of symbols so that progress shows and no answer grows without bound.
         groups: dict[date, list[str]] = {}
         for ticker, start in starts.items():
             groups.setdefault(start, []).append(ticker)
         fetched: dict[str, pd.Series] = {}
         for start, group in sorted(groups.items()):
-            fetched.update(self.daily_closes(group, start, through))
+            for first in range(0, len(group), SYMBOLS_PER_REQUEST):
+                chunk = group[first : first + SYMBOLS_PER_REQUEST]
+                fetched.update(self.daily_closes(chunk, start, through))
+                if progress is not None:
+                    progress(len(fetched), len(starts))
         return fetched
 
 
@@ -208,15 +235,17 @@ class AlpacaLatestPrices:
         """Return the latest trade of each ticker that has one (others are left out)."""
         if not tickers:
             return {}
-        request = StockLatestTradeRequest(symbol_or_symbols=list(tickers), feed=self.feed)
+        symbols = {alpaca_symbol(t): ticker_of_name(t) for t in tickers}
+        request = StockLatestTradeRequest(symbol_or_symbols=list(symbols), feed=self.feed)
         what = f"latest trades for {', '.join(tickers)}"
         trades = call_alpaca(what, lambda: self.client.get_stock_latest_trade(request))
         latest: dict[str, LatestTrade] = {}
         for symbol, trade in trades.items():
             if not isinstance(trade, Trade):
                 raise ConfigurationError(f"{what}: expected Trade models, found {trade!r}")
-            latest[symbol] = LatestTrade(
-                symbol=symbol, price=float(trade.price), at=trade.timestamp
+            ticker = symbols.get(symbol, ticker_of_name(symbol))
+            latest[ticker] = LatestTrade(
+                symbol=ticker, price=float(trade.price), at=trade.timestamp
             )
         return latest
 

@@ -13,14 +13,25 @@ FloatArray = npt.NDArray[np.float64]
 
 
 class MissingTickersError(LookupError):
-    """Raised when tickers a symphony needs are absent from the market data."""
+    """Raised when tickers a symphony needs are absent from the market data.
 
-    def __init__(self, missing: Iterable[str], source: str = "") -> None:
+    ``missing`` holds canonical symbols (``BRK.B``); the message spells each one as
+    ``spellings`` says the user wrote it (``BRK/B``), where given.
+    """
+
+    def __init__(
+        self, missing: Iterable[str], source: str = "", spellings: Mapping[str, str] | None = None
+    ) -> None:
         self.missing = tuple(sorted(set(missing)))
+        self.source = source
+        self.spellings = dict(spellings or {})
         where = f" in {source}" if source else ""
-        super().__init__(
-            f"no price data{where} for {len(self.missing)} ticker(s): {', '.join(self.missing)}"
-        )
+        shown = ", ".join(self.spellings.get(t, t) for t in self.missing)
+        super().__init__(f"no price data{where} for {len(self.missing)} ticker(s): {shown}")
+
+    def spelled(self, spellings: Mapping[str, str]) -> MissingTickersError:
+        """Return the same error with the tickers spelled as the user wrote them."""
+        return MissingTickersError(self.missing, self.source, {**self.spellings, **spellings})
 
 
 @dataclass(frozen=True)
@@ -60,12 +71,12 @@ class PriceHistory:
         """Return the closes of one ticker (read-only view)."""
         return self.closes[:, self.tickers.index(ticker)]
 
-    def require(self, tickers: Iterable[str]) -> None:
+    def require(self, tickers: Iterable[str], spellings: Mapping[str, str] | None = None) -> None:
         """Raise MissingTickersError naming every ticker in ``tickers`` without data."""
         have = set(self.tickers)
         missing = [t for t in tickers if t not in have]
         if missing:
-            raise MissingTickersError(missing, self.source)
+            raise MissingTickersError(missing, self.source, spellings)
 
     def select(self, tickers: Iterable[str]) -> PriceHistory:
         """Return the history restricted to ``tickers`` (in that order)."""
@@ -95,6 +106,17 @@ class PriceHistory:
             synthetic=self.synthetic,
             source=self.source,
             filled_gaps=_filled_up_to(self.filled_gaps, end),
+        )
+
+    def with_closes(self, closes: FloatArray) -> PriceHistory:
+        """Return the same calendar and tickers holding ``closes`` instead."""
+        return PriceHistory(
+            dates=self.dates,
+            tickers=self.tickers,
+            closes=np.array(closes, dtype=np.float64),
+            synthetic=self.synthetic,
+            source=self.source,
+            filled_gaps=self.filled_gaps,
         )
 
     @property

@@ -1,8 +1,9 @@
 """Read and write a directory of per-ticker daily closes (``<TICKER>.csv`` / ``.parquet``).
 
-Each file holds one ticker (the upper-cased file stem) with a ``Date`` column (or, in
-parquet, a DatetimeIndex named ``Date``) and an ``Adj Close`` column, or ``Close`` when
-there is no adjusted close. Every value is checked on the way in: dates must parse and
+Each file holds one ticker, named by the file stem in any usual spelling of its symbol
+(``BRK.B.csv``, ``BRK_B.csv`` and ``BRK-B.csv`` all hold ``BRK.B``; see
+``alchemiser.market.symbols``), with a ``Date`` column (or, in parquet, a DatetimeIndex
+named ``Date``) and an ``Adj Close`` column, or ``Close`` when there is no adjusted close. Every value is checked on the way in: dates must parse and
 be unique, prices must be finite and > 0. Tickers are aligned on the union of their
 dates; a day missing inside one ticker's history is an error unless ``fill_gaps=True``.
 """
@@ -13,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +24,10 @@ import pyarrow as pa
 import pyarrow.csv as pv
 
 from alchemiser.market.history import FloatArray, MissingTickersError, PriceHistory
+from alchemiser.market.symbols import canonical_or_none
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PRICE_COLUMNS = ("Adj Close", "Close")
 DATE_COLUMN = "Date"
@@ -80,7 +85,7 @@ def load_price_directory(
     unless ``fill_gaps`` is set (filled days are then listed in ``filled_gaps``).
     """
     directory = Path(path)
-    files = _ticker_files(directory)
+    files = ticker_files(directory)
     if tickers is None:
         if not files:
             raise FileNotFoundError(
@@ -88,7 +93,7 @@ def load_price_directory(
             )
         wanted = sorted(files)
     else:
-        wanted = list(dict.fromkeys(t.strip().upper() for t in tickers))
+        wanted = list(dict.fromkeys(ticker_of_name(t) for t in tickers))
         missing = [t for t in wanted if t not in files]
         if missing:
             raise MissingTickersError(missing, str(directory))
@@ -110,12 +115,13 @@ def save_price_directory(
 
     directory = Path(path)
     directory.mkdir(parents=True, exist_ok=True)
-    other = ".parquet" if fmt == "csv" else ".csv"
+    present = ticker_files(directory)
     written = []
     for j, ticker in enumerate(history.tickers):
-        if (directory / f"{ticker}{other}").exists():
+        target = directory / f"{ticker}.{fmt}"
+        if ticker in present and present[ticker] != target:
             raise FileExistsError(
-                f"{directory / f'{ticker}{other}'} exists: writing {ticker}.{fmt} next to it "
+                f"{present[ticker]} exists: writing {target.name} next to it "
                 "would make the directory ambiguous"
             )
         column = history.closes[:, j]
@@ -123,7 +129,6 @@ def save_price_directory(
         frame = pd.DataFrame(
             {DATE_COLUMN: history.dates[keep].astype("datetime64[s]"), "Adj Close": column[keep]}
         )
-        target = directory / f"{ticker}.{fmt}"
         if fmt == "csv":
             frame.to_csv(target, index=False, date_format="%Y-%m-%d")
         else:
@@ -140,7 +145,27 @@ def save_price_directory(
     return written
 
 
-def _ticker_files(directory: Path) -> dict[str, Path]:
+def read_closes(path: Path, ticker: str) -> pd.Series:
+    """Return one price file's closes by ascending date (name: ``ticker``); check every row."""
+    import pandas as pd  # here, not at import: reading prices must not pay pandas' start-up
+
+    series = _read_series(path, ticker)
+    index = pd.DatetimeIndex(series.dates.astype("datetime64[ns]"), name=DATE_COLUMN)
+    return pd.Series(series.closes, index=index, name=ticker)
+
+
+def file_columns(path: Path) -> list[str]:
+    """Return the column names of a price file."""
+    return list(_read_table(path).column_names)
+
+
+def ticker_of_name(name: str) -> str:
+    """Return the ticker a file stem or a user's text names (``brk_b`` -> ``BRK.B``)."""
+    return canonical_or_none(name) or name.strip().upper()
+
+
+def ticker_files(directory: Path) -> dict[str, Path]:
+    """Return each ticker's price file in ``directory``; raise if one has two files."""
     if not directory.exists():
         raise FileNotFoundError(f"price directory {directory} does not exist")
     if not directory.is_dir():
@@ -149,7 +174,7 @@ def _ticker_files(directory: Path) -> dict[str, Path]:
     for entry in directory.iterdir():
         if entry.suffix.lower() not in SUFFIXES or not entry.is_file():
             continue
-        ticker = entry.stem.upper()
+        ticker = ticker_of_name(entry.stem)
         if ticker in files:
             raise PriceFileError(
                 entry, f"ticker {ticker} also has {files[ticker].name}; expected one file"
@@ -163,7 +188,7 @@ def _synthetic_tickers(directory: Path) -> frozenset[str]:
     if not manifest.is_file():
         return frozenset()
     lines = (line.strip() for line in manifest.read_text().splitlines())
-    return frozenset(line.upper() for line in lines if line and not line.startswith("#"))
+    return frozenset(ticker_of_name(line) for line in lines if line and not line.startswith("#"))
 
 
 def _read_table(path: Path) -> pa.Table:

@@ -1,82 +1,46 @@
 """Data-quality checks on daily closes before they drive a signal or an order.
 
-``check_prices`` reports, per ticker, everything that would make a signal computed
-as of a date untrustworthy: no data, stale data, holes, impossible prices, one-day
-bad prints, and an unconfirmed extreme move on the latest close. Nothing is
-repaired here; the caller decides (the daily cycle fails closed on any issue in
-the window its strategies read).
+This module is the one place the quality rules live: the daily cycle, ``eval``,
+``backtest`` and ``validate --data`` all run ``check_prices``. It reports, per ticker,
+everything that would make a signal computed as of a date untrustworthy: no data,
+stale data, holes, impossible prices, and closes whose move nothing explains. Nothing
+is repaired in the data; ``neutralised`` builds the counterfactual history used to say
+which allocations depended on a flagged close.
 
-Bad prints
-----------
-A bad print is a close that is wrong for one day and right again the next: the
-log return ``r_t = ln(p_t / p_{t-1})`` is a spike and ``r_{t+1}`` takes it back, so
-``p_{t+1}`` is about ``p_{t-1}``. Row t is a bad print when all of these hold:
+Unexplained moves (``alchemiser.market.moves``): a close is flagged when its move from
+the previous close is abnormal for the ticker (in sigma of its own trailing returns,
+with no minimum percentage beyond 1 %) and its correlated peers did not make the same
+move that day: a genuine market move shows in correlated tickers the same day, a bad
+print does not. Then:
 
-* ``|r_t| >= 10 sigma``, with ``sigma`` the standard deviation of the ticker's
-  previous 60 daily log returns (at least 20 of them), so the bar rises with the
-  ticker's own volatility: a 3x or a volatility ETF needs a far larger jump than a
-  bond fund;
-* ``|r_t| >= 2%``, so the sub-cent wiggles of T-bill funds (sigma ~ 0.01%) are
-  never spikes;
-* ``|r_t + r_{t+1}| <= max(10% of |r_t|, 1.5 sigma)``: the next close is back at
-  the previous level, up to 10% of the jump or ordinary two-day noise. Only a
-  close on or before ``as_of`` can confirm it (no look-ahead);
-* the move is not explained by a peer: the ticker whose daily returns tracked this
-  one most closely over the same 60 days (|correlation| >= 0.9), if there is one,
-  did not make the same move that day (within 25%, after its beta).
+* ``bad_print``: the next close undoes it (back within 25 % of the jump, or 3 sigma, of
+  the close before): a one-day error such as BTAL 2015-04-29 (-33 %, undone to the
+  digit) or UUP 2007-06-20 (-3.8 % in a dollar fund, 13 sigma, 97 % undone);
+* ``suspicious``: nothing undoes it: on the latest row it cannot be confirmed before
+  the next close (trading should stop until a person has looked); earlier, the series
+  stepped to a new level, as SOXS on 2026-05-26 (-94.6 % while its inverse twin SOXL
+  rose 18.5 %: a split the data never adjusted).
 
-Why these numbers, measured on the 51 real ETFs in ``../shared/data/prices``. The
-rule flags exactly two closes: BTAL 2015-04-29 (-33%, 48 sigma, undone to the last
-digit) and UUP 2007-06-20 (-3.8% in a dollar-index fund, 13.6 sigma, 97% undone);
-neither has a peer. The genuine moves nearest the bar fail it by a margin: VIXM
-2024-08-05 (12.4 sigma but back only to 2.6 sigma, 79% undone), BSV 2008-10-01
-(10.5 sigma, back to 2.8 sigma), BND 2020-03-12 (14.7 sigma, back to 3.8 sigma);
-moves that were undone almost fully were at most 9.3 sigma (UUP 2020-03-13; LQD
-2008-09-29 at 7.6, XLU 2020-03-16 at 5.2). The SVXY collapse of 2018-02-05/06, UVXY
-then (9.3 sigma, 80% undone) and the SOXL/SOXS swings of 2025-04 are not reversals.
-Two consecutive bad closes, or a print that the next close does not undo, are not
-bad prints under this rule (the second is covered, on the latest row, below).
-
-Suspicious latest close
------------------------
-A spike on the latest row cannot be confirmed: the close that would undo it does not
-exist yet. So the latest close (on the last trading day on or before ``as_of``) is
-``suspicious`` when it moved more than 25% and more than 8 sigma, unless its peer
-(as above) made the same move. Checking every day of the real data as if it were the
-latest, this fires three times: BTAL 2015-04-29 (the bad print), SOXS 2026-05-26
-(-94.6% on a day SOXL rose 18.5%: a split that the data did not adjust) and SVXY
-2018-02-06 (-83%, genuine, but UVXY fell too, so no peer explains it). Market-wide
-extremes, such as the 2025-04-09 rally (SOXS -56%, SQQQ -35%) or 2024-08-05 (SVIX -39%),
-are explained by their peers. Trading should stop on a suspicious close until a
-person has looked.
+Only rows on or before ``as_of`` are read, so no check looks ahead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import date
 from enum import StrEnum
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from alchemiser.market.history import FloatArray, PriceHistory
+from alchemiser.market.moves import VOL_WINDOW, MarketMoves, UnexplainedMove
 
 # The longest break between two NYSE sessions in normal times is 4 calendar days
 # (Thursday to Monday over Good Friday, Friday to Tuesday over a Monday holiday).
 DEFAULT_MAX_STALENESS_DAYS = 4
-VOL_WINDOW = 60
-VOL_MIN_OBSERVATIONS = 20
-SPIKE_SIGMAS = 10.0
-SPIKE_MIN_LOG_MOVE = 0.02
-REVERT_FRACTION = 0.10
-REVERT_SIGMAS = 1.5
-SUSPICIOUS_SIGMAS = 8.0
-SUSPICIOUS_MIN_MOVE = 0.25
-PEER_MIN_CORRELATION = 0.9
-PEER_TOLERANCE = 0.25
+REVERT_FRACTION = 0.25
+REVERT_SIGMAS = 3.0
 
 
 class IssueKind(StrEnum):
@@ -91,7 +55,11 @@ class IssueKind(StrEnum):
 
 
 class Issue(BaseModel):
-    """One problem with one ticker's closes, dated where it occurs."""
+    """One problem with one ticker's closes, dated where it occurs.
+
+    ``value`` is the close of that day; ``move`` its change from the previous close, for
+    the issues about a move (``bad_print``, ``suspicious``).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -99,6 +67,8 @@ class Issue(BaseModel):
     date: date
     kind: IssueKind
     detail: str
+    value: float | None = None
+    move: float | None = None
 
     @property
     def message(self) -> str:
@@ -140,9 +110,9 @@ def check_prices(
 ) -> QualityReport:
     """Check the closes of ``tickers`` that a signal computed as of ``as_of`` would read.
 
-    Only rows on or before ``as_of`` are read. Gaps, impossible prices and bad prints
-    are looked for from ``since`` (default: the whole history); the latest close is
-    checked for staleness and for an unconfirmed extreme move.
+    Only rows on or before ``as_of`` are read. Gaps, impossible prices and unexplained
+    moves are looked for from ``since`` (default: the whole history); the latest close
+    is also checked for staleness. Every ticker of ``history`` serves as a peer.
     """
     wanted = tuple(dict.fromkeys(tickers))
     last_row = history.index_on_or_before(as_of)
@@ -157,10 +127,7 @@ def check_prices(
         0 if since is None else int(np.searchsorted(history.dates, np.datetime64(since, "D")))
     )
     closes = history.closes[: last_row + 1]
-    # Volatility is needed only from first_row on, which needs VOL_WINDOW returns before it.
-    vol_from = max(first_row - VOL_WINDOW - 1, 0)
-    sigma = np.full(closes.shape, np.nan)
-    sigma[vol_from:] = _trailing_vol(closes[vol_from:])
+    moves = MarketMoves(closes, history.tickers, first_row)
     index = history.ticker_index
     issues: list[Issue] = []
     for ticker in wanted:
@@ -170,44 +137,40 @@ def check_prices(
             detail = f"expected closes for {ticker}, the history ({source}) has none"
             issues.append(Issue(ticker=ticker, date=as_of, kind=IssueKind.MISSING, detail=detail))
             continue
-        scan = _TickerScan(history, closes, sigma, j, first_row, as_of)
+        scan = _TickerScan(history, closes, moves, j, first_row, as_of)
         issues.extend(scan.run(max_staleness_days))
     return QualityReport(as_of=as_of, tickers=wanted, issues=tuple(issues))
 
 
-def log_returns(closes: FloatArray) -> FloatArray:
-    """Return ``ln(p_t / p_{t-1})`` per row (first row NaN; NaN around bad prices)."""
-    usable = np.where(np.isfinite(closes) & (closes > 0), closes, np.nan)
-    out = np.full(closes.shape, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[1:] = np.log(usable[1:] / usable[:-1])
-    return out
+def neutralised(history: PriceHistory, issues: Sequence[Issue]) -> PriceHistory:
+    """Return ``history`` as it would read had each flagged close been an ordinary one.
+
+    A bad print, or a suspicious latest close, takes the previous close (a flat day);
+    an earlier suspicious step is treated as an unadjusted split: every close before it
+    is scaled so that the day is flat and the later series stays as it is. Other issues
+    leave the closes alone. Used to find the allocations that depend on flagged closes.
+    """
+    closes = np.array(history.closes)
+    index, last = history.ticker_index, len(history.dates) - 1
+    for issue in sorted(issues, key=lambda i: i.date):
+        j = index.get(issue.ticker)
+        row = _row_of(history, issue.date)
+        if j is None or row is None or row == 0 or issue.kind not in _MOVES:
+            continue
+        before, now = closes[row - 1, j], closes[row, j]
+        if issue.kind is IssueKind.BAD_PRINT or row == last:
+            closes[row, j] = before
+        elif np.isfinite(before) and before > 0:
+            closes[:row, j] *= now / before
+    return history.with_closes(closes)
 
 
-def _trailing_vol(closes: FloatArray) -> FloatArray:
-    """Return, per row, the std of the previous VOL_WINDOW log returns (NaN if too few)."""
-    returns = pd.DataFrame(log_returns(closes))
-    rolling = returns.rolling(VOL_WINDOW, min_periods=VOL_MIN_OBSERVATIONS).std()
-    return rolling.shift(1).to_numpy(dtype=np.float64)
+_MOVES = (IssueKind.BAD_PRINT, IssueKind.SUSPICIOUS)
 
 
-@dataclass(frozen=True)
-class _PeerMove:
-    """What the ticker that tracked another most closely did on one day."""
-
-    ticker: str
-    correlation: float
-    move: float
-    implied: float
-
-    def explains(self, move: float) -> bool:
-        return abs(move - self.implied) <= PEER_TOLERANCE * abs(move)
-
-    def describe(self) -> str:
-        return (
-            f"{self.ticker} (correlation {self.correlation:+.2f}) moved {self.move:+.1%}, "
-            f"which implies {self.implied:+.1%}"
-        )
+def _row_of(history: PriceHistory, day: date) -> int | None:
+    row = int(np.searchsorted(history.dates, np.datetime64(day, "D")))
+    return row if row < len(history.dates) and history.dates[row] == np.datetime64(day) else None
 
 
 class _TickerScan:
@@ -217,14 +180,14 @@ class _TickerScan:
         self,
         history: PriceHistory,
         closes: FloatArray,
-        sigma: FloatArray,
+        moves: MarketMoves,
         j: int,
         first_row: int,
         as_of: date,
     ) -> None:
-        self.history, self.closes, self.j = history, closes, j
+        self.history, self.moves, self.j = history, moves, j
         self.ticker = history.tickers[j]
-        self.column, self.sigma = closes[:, j], sigma[:, j]
+        self.column = closes[:, j]
         self.first_row, self.as_of = first_row, as_of
         self.present = np.flatnonzero(~np.isnan(self.column))
 
@@ -239,12 +202,12 @@ class _TickerScan:
             *self._stale(max_staleness_days),
             *self._gaps(),
             *self._impossible(),
-            *self._bad_prints(),
-            *self._suspicious(),
+            *self._unexplained(),
         ]
 
-    def _issue(self, day: date, kind: IssueKind, detail: str) -> Issue:
-        return Issue(ticker=self.ticker, date=day, kind=kind, detail=detail)
+    def _issue(self, day: date, kind: IssueKind, detail: str, row: int | None = None) -> Issue:
+        value = None if row is None else float(self.column[row])
+        return Issue(ticker=self.ticker, date=day, kind=kind, detail=detail, value=value)
 
     def _stale(self, max_staleness_days: int) -> list[Issue]:
         last_close = self.history.day(int(self.present[-1]))
@@ -262,7 +225,7 @@ class _TickerScan:
             )
         else:
             return []
-        return [self._issue(last_close, IssueKind.STALE, detail)]
+        return [self._issue(last_close, IssueKind.STALE, detail, int(self.present[-1]))]
 
     def _gaps(self) -> list[Issue]:
         start = max(int(self.present[0]), self.first_row)
@@ -286,89 +249,54 @@ class _TickerScan:
                 self.history.day(int(r)),
                 IssueKind.NON_POSITIVE,
                 f"expected a finite close > 0, found {self.column[r]}",
+                int(r),
             )
             for r in rows[~np.isfinite(values) | (values <= 0)]
         ]
 
-    def _bad_prints(self) -> list[Issue]:
-        returns = log_returns(self.column)
-        spike, back, sigma = returns[:-1], returns[1:], self.sigma[:-1]
-        with np.errstate(invalid="ignore"):
-            candidates = (
-                (np.abs(spike) >= SPIKE_SIGMAS * sigma)
-                & (np.abs(spike) >= SPIKE_MIN_LOG_MOVE)
-                & (
-                    np.abs(spike + back)
-                    <= np.maximum(REVERT_FRACTION * np.abs(spike), REVERT_SIGMAS * sigma)
-                )
-            )
-        candidates[: self.first_row] = False
-        issues = []
-        for row in (int(r) for r in np.flatnonzero(candidates)):
-            peer = _peer_move(self.history, self.closes, self.j, row)
-            if peer is not None and peer.explains(float(np.expm1(spike[row]))):
-                continue  # its closest peer made the same move: the market moved
-            before, value, after = self.column[row - 1], self.column[row], self.column[row + 1]
-            detail = (
-                f"expected a close near {before:.6g} (previous) and {after:.6g} (next), found "
-                f"{value:.6g}: a {np.expm1(spike[row]):+.1%} one-day spike "
-                f"({abs(spike[row]) / sigma[row]:.1f} sigma of its last {VOL_WINDOW} days) "
-                f"undone the next day; {peer.describe() if peer else _NO_PEER}"
-            )
-            issues.append(self._issue(self.history.day(row), IssueKind.BAD_PRINT, detail))
+    def _unexplained(self) -> list[Issue]:
+        issues: list[Issue] = []
+        undone_row = -1
+        for move in self.moves.unexplained(self.j, self.first_row):
+            if move.row == undone_row:
+                continue  # the close after a bad print, back where it belongs
+            undone = self._undone(move)
+            kind = IssueKind.BAD_PRINT if undone else IssueKind.SUSPICIOUS
+            undone_row = move.row + 1 if undone else -1
+            detail = self._describe(move, undone)
+            issue = self._issue(self.history.day(move.row), kind, detail, move.row)
+            issues.append(issue.model_copy(update={"move": move.move}))
         return issues
 
-    def _suspicious(self) -> list[Issue]:
-        row = len(self.column) - 1
-        if row < max(self.first_row, 1):
-            return []
-        before, now = self.column[row - 1], self.column[row]
+    def _undone(self, move: UnexplainedMove) -> bool:
+        row = move.row
+        if row + 1 >= len(self.column):
+            return False
+        before, jump, after = self.column[row - 1], self.column[row], self.column[row + 1]
         with np.errstate(invalid="ignore", divide="ignore"):
-            move = float(now / before - 1.0)
-            sigmas = float(abs(np.log1p(move)) / self.sigma[row])
-        if not (np.isfinite(move) and np.isfinite(sigmas)):
-            return []
-        if abs(move) <= SUSPICIOUS_MIN_MOVE or sigmas <= SUSPICIOUS_SIGMAS:
-            return []
-        peer = _peer_move(self.history, self.closes, self.j, row)
-        if peer is not None and peer.explains(move):
-            return []  # a genuine market move: its closest peer moved the same way
-        detail = (
-            f"expected a latest move within {SUSPICIOUS_MIN_MOVE:.0%} or {SUSPICIOUS_SIGMAS:.0f} "
-            f"sigma, found {move:+.1%} ({sigmas:.1f} sigma) from {before:.6g} to {now:.6g}; "
-            f"{peer.describe() if peer else _NO_PEER}; cannot be confirmed before the next close"
+            spike = abs(float(np.log(jump / before)))
+            left = abs(float(np.log(after / before)))
+        sigma = float(self.moves.sigma[row, self.j])
+        return bool(
+            np.isfinite(left) and left <= max(REVERT_FRACTION * spike, REVERT_SIGMAS * sigma)
         )
-        return [self._issue(self.history.day(row), IssueKind.SUSPICIOUS, detail)]
+
+    def _describe(self, move: UnexplainedMove, undone: bool) -> str:
+        row = move.row
+        before, value = self.column[row - 1], self.column[row]
+        market = "; a market-wide day" if move.market_wide else ""
+        peer = move.peer.describe() if move.peer else _NO_PEER
+        if undone:
+            outcome = f"undone the next close ({self.column[row + 1]:.6g})"
+        elif row == len(self.column) - 1:
+            outcome = "cannot be confirmed before the next close"
+        else:
+            outcome = "not undone: the series stepped to a new level (an unadjusted split?)"
+        return (
+            f"expected a move its peers explain, found {move.move:+.1%} ({move.sigmas:.1f} sigma "
+            f"of its last {VOL_WINDOW} days) from {before:.6g} to {value:.6g}; {peer}{market}; "
+            f"{outcome}"
+        )
 
 
 _NO_PEER = f"no ticker tracked it closely over the previous {VOL_WINDOW} days"
-
-
-def _peer_move(history: PriceHistory, closes: FloatArray, j: int, row: int) -> _PeerMove | None:
-    """Return the move on ``row`` of the ticker that tracked column ``j`` most closely.
-
-    The peer is the ticker whose simple daily returns over the previous VOL_WINDOW days
-    correlate best with ``j``'s, if |correlation| >= PEER_MIN_CORRELATION; its move on
-    ``row`` times the least-squares beta is the move it implies for ``j``. Row ``row`` is
-    never used to fit.
-    """
-    window = closes[max(row - VOL_WINDOW - 1, 0) : row]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        returns = window[1:] / window[:-1] - 1.0
-        today = closes[row] / closes[row - 1] - 1.0
-        x = returns[:, j : j + 1]
-        both = np.isfinite(x) & np.isfinite(returns)
-        count = both.sum(axis=0)
-        dx = np.where(both, x - np.where(both, x, 0.0).sum(axis=0) / count, 0.0)
-        dy = np.where(both, returns - np.where(both, returns, 0.0).sum(axis=0) / count, 0.0)
-        cov, var_x, var_y = (dx * dy).sum(axis=0), (dx * dx).sum(axis=0), (dy * dy).sum(axis=0)
-        corr = cov / np.sqrt(var_x * var_y)
-    eligible = (count >= VOL_MIN_OBSERVATIONS) & np.isfinite(corr) & np.isfinite(today)
-    eligible[j] = False
-    if not eligible.any():
-        return None
-    k = int(np.argmax(np.where(eligible, np.abs(corr), -1.0)))
-    if abs(corr[k]) < PEER_MIN_CORRELATION:
-        return None
-    beta = float(cov[k] / var_y[k])
-    return _PeerMove(history.tickers[k], float(corr[k]), float(today[k]), beta * float(today[k]))

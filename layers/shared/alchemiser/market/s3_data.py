@@ -3,7 +3,8 @@
 Layout: ``s3://<bucket>/<prefix><TICKER>.parquet`` with a ``Date`` column and an
 ``Adj Close`` column (``Close`` is accepted when there is no adjusted close), the
 same files ``save_price_directory(..., fmt="parquet")`` writes, so a local directory
-can be uploaded as it is. Objects are read and written with awswrangler through a
+can be uploaded as it is. A key may spell the ticker any usual way (``BRK.B``,
+``BRK_B``, ``BRK-B``); new objects are written under the canonical one (``BRK.B``). Objects are read and written with awswrangler through a
 boto3 session that the caller builds (never at import time).
 
 ``S3MarketData.history(tickers, day)`` returns every stored close up to ``day``. When
@@ -36,11 +37,12 @@ import pandas as pd
 
 from alchemiser.errors import DataError
 from alchemiser.market.history import FloatArray, MissingTickersError, PriceHistory
-from alchemiser.market.loader import DATE_COLUMN, PRICE_COLUMNS
+from alchemiser.market.loader import DATE_COLUMN, PRICE_COLUMNS, ticker_of_name
 from alchemiser.storage.s3 import normalise_prefix
 
 NEW_YORK = ZoneInfo("America/New_York")
 SUFFIX = ".parquet"
+SETTLE_MINUTES = 30
 
 
 def new_york_today() -> date:
@@ -55,6 +57,21 @@ def previous_xnys_session(day: date) -> date:
     if calendar.is_session(stamp):
         return pd.Timestamp(calendar.previous_session(stamp)).date()
     return pd.Timestamp(calendar.date_to_session(stamp, direction="previous")).date()
+
+
+def last_closed_session(now: datetime) -> date:
+    """Return the last NYSE session whose close is at least ``SETTLE_MINUTES`` before ``now``.
+
+    Alpaca's daily bar of a session is final some minutes after the close (late prints),
+    so a session that closed moments ago is not yet complete.
+    """
+    calendar = _xnys()
+    stamp = pd.Timestamp(now.astimezone(NEW_YORK).date())
+    session = stamp if calendar.is_session(stamp) else calendar.date_to_session(stamp, "previous")
+    settled = pd.Timestamp(calendar.session_close(session)) + pd.Timedelta(minutes=SETTLE_MINUTES)
+    if pd.Timestamp(now) < settled:
+        session = calendar.previous_session(session)
+    return pd.Timestamp(session).date()
 
 
 @functools.cache
@@ -94,20 +111,34 @@ class S3PriceObjects:
         self._session = session
         # A boto3 session is not thread-safe; the local runner calls from many threads.
         self._lock = threading.Lock()
+        self._listed: dict[str, str] = {}  # ticker -> URI of its object, from the last listing
 
     @property
     def location(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
 
     def uri(self, ticker: str) -> str:
-        return f"{self.location}{ticker}{SUFFIX}"
+        """Return the object of ``ticker``: as listed (any spelling), else its canonical key."""
+        canonical = ticker_of_name(ticker)
+        return self._listed.get(canonical) or f"{self.location}{canonical}{SUFFIX}"
 
     def tickers(self) -> frozenset[str]:
         """Return the tickers that have an object directly under the prefix."""
         with self._lock:
             uris = wr.s3.list_objects(self.location, suffix=SUFFIX, boto3_session=self._session)
-        names = (uri.removeprefix(self.location) for uri in uris)
-        return frozenset(n.removesuffix(SUFFIX).upper() for n in names if "/" not in n)
+        listed: dict[str, str] = {}
+        for uri in uris:
+            name = uri.removeprefix(self.location)
+            if "/" in name:
+                continue
+            ticker = ticker_of_name(name.removesuffix(SUFFIX))
+            if ticker in listed:
+                raise DataError(
+                    f"{uri} and {listed[ticker]} both hold {ticker}: expected one object per ticker"
+                )
+            listed[ticker] = uri
+        self._listed = listed
+        return frozenset(listed)
 
     def read(self, ticker: str) -> pd.Series:
         """Return the closes of ``ticker`` indexed by ascending date (name: the ticker)."""
@@ -210,7 +241,7 @@ class S3MarketData:
         Raise MissingTickersError naming every ticker without an object, and DataError
         when today's row is due but the stored closes stop before the previous session.
         """
-        wanted = list(dict.fromkeys(t.strip().upper() for t in tickers))
+        wanted = list(dict.fromkeys(ticker_of_name(t) for t in tickers))
         stored = self.objects.tickers()
         missing = [t for t in wanted if t not in stored]
         if missing:

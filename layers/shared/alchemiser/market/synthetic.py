@@ -11,8 +11,10 @@ date): the walk is drawn once on the Monday-to-Friday calendar from ``EPOCH`` an
 windows that overlap see the same returns on the days they share, and a holiday simply
 folds its return into the next trading day. Returns are Student-t (5 degrees of
 freedom, scaled to the ticker's volatility) because real daily returns have fat tails,
-capped at 5 sigma so that no synthetic day looks like a bad print or an unconfirmed
-extreme move to ``alchemiser.market.quality`` (which wants 8 or 10 sigma).
+capped at 4 sigma so that no synthetic day looks like an unexplained move to
+``alchemiser.market.quality`` (a ticker without peers must move 8 sigma of its trailing
+volatility, and a 60-day estimate of it can fall well below the true one: with a 5 sigma
+cap one day in 50 ticker-decades reached 8.0).
 The random stream comes from numpy's PCG64 seeded by SHA-256 of the ticker, so it is
 the same in every process and on every machine for a given numpy version.
 """
@@ -34,7 +36,7 @@ EPOCH = np.datetime64("1980-01-01", "D")
 MIN_DAILY_VOL, MAX_DAILY_VOL = 0.01, 0.05
 MIN_START_PRICE, MAX_START_PRICE = 20.0, 200.0
 _TAIL_DF = 5.0
-_MAX_SHOCK_SIGMAS = 5.0
+_MAX_SHOCK_SIGMAS = 4.0
 SYNTHETIC_SOURCE = "synthetic"
 NYSE_CALENDAR_START = "1990-01-02"
 
