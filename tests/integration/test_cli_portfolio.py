@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from alchemiser.cli import main
-from tests.conftest import PRICES_DIR, REPO_ROOT
+from tests.conftest import PRICES_DIR, REPO_ROOT, SYMPHONIES_DIR
 
 BOOKS = REPO_ROOT / "strategies" / "books.yaml"
 PLAIN_KEYS = {
@@ -104,6 +104,9 @@ def test_one_book_at_share_one_prints_the_plain_backtests_json(
     # Then the account's figures are the plain backtest's
     assert code == 0
     ours, theirs = json.loads(portfolio), json.loads(plain)
+    quality = theirs.pop("data_quality")
+    assert ours["data_quality"]["issues"] == quality["issues"]  # the same check, same closes
+    assert ours["data_quality"]["books"] == {"only": quality["decided_days"]}
     for key, value in theirs.items():
         assert ours[key] == (pytest.approx(value, rel=1e-9) if isinstance(value, float) else value)
     assert ours["capital"]["transfers"] == 1  # the funding; a monthly rebalance moves nothing
@@ -188,3 +191,20 @@ def test_validate_shows_each_stages_capital_policy(
         "capital rebalance: quarterly: back to the target shares on the first day of each new quarter"
         in out
     )
+
+
+def test_the_account_reports_a_books_flagged_close_and_strict_refuses(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given a book whose symphony reads SOXS, whose shared data misses a split on 2026-05-26
+    books = one_book(tmp_path, SYMPHONIES_DIR / "soxl_growth.clj")
+    window = ("--data", str(PRICES_DIR), "--start", "2026-01-02")
+    # When the account is backtested, then again with --strict
+    code, out, _ = run(capsys, "backtest", str(books), *window, "--json")
+    strict, _, err = run(capsys, "backtest", str(books), *window, "--strict")
+    # Then the JSON names the flagged close, and --strict refuses with it
+    assert code == 0
+    issues = json.loads(out)["data_quality"]["issues"]
+    assert ("SOXS", "2026-05-26") in {(i["ticker"], i["date"]) for i in issues}
+    assert strict == 1
+    assert "SOXS 2026-05-26" in err and "--strict" in err

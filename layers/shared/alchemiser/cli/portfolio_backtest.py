@@ -13,12 +13,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import cast
 
 from alchemiser.analytics.metrics import Metrics
+from alchemiser.backtest.data_check import DataCheck, check_symphony_data
 from alchemiser.backtest.portfolio_models import PortfolioSettings
 from alchemiser.backtest.portfolio_run import PortfolioBacktest, backtest_portfolio
 from alchemiser.books.config import load_stage
 from alchemiser.cli.output import fail, number, percent, print_json, progress_bar
+from alchemiser.cli.quality_output import refuse
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import compile_symphony
 from alchemiser.dsl.source import SymphonyError
@@ -48,7 +51,8 @@ def _refused_flags(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _run(args: argparse.Namespace) -> PortfolioBacktest:
+def _run(args: argparse.Namespace) -> tuple[PortfolioBacktest, dict[str, DataCheck]]:
+    """Backtest the stage, then run the cycle's data-quality check on each book's closes."""
     path: Path = args.file
     stage = load_stage(path, args.stage)
     books = [(b, compile_symphony(load_symphony(path.parent / b.strategy))) for b in stage.books]
@@ -58,7 +62,7 @@ def _run(args: argparse.Namespace) -> PortfolioBacktest:
         Settings(), stage.capital, slippage_bps=args.slippage_bps
     )
     with progress_bar("evaluating books") as progress:
-        return backtest_portfolio(
+        backtest = backtest_portfolio(
             books,
             history,
             settings,
@@ -67,6 +71,24 @@ def _run(args: argparse.Namespace) -> PortfolioBacktest:
             end=args.end,
             progress=progress,
         )
+    m = backtest.metrics
+    checks = {
+        config.id: check_symphony_data(program, history, m.end, first_day=m.start)
+        for config, program in books
+    }
+    return backtest, checks
+
+
+def _quality_json(checks: dict[str, DataCheck]) -> dict[str, object]:
+    """Every issue once, and per book the days whose allocation a flagged close decided."""
+    issues: dict[tuple[object, ...], dict[str, object]] = {}
+    for check in checks.values():
+        for issue in cast(list[dict[str, object]], check.to_json_dict()["issues"]):
+            issues[(issue["ticker"], issue["date"], issue["kind"])] = issue
+    return {
+        "issues": [issues[k] for k in sorted(issues, key=str)],
+        "books": {book: [d.isoformat() for d in c.decided] for book, c in checks.items()},
+    }
 
 
 def run_portfolio_backtest(args: argparse.Namespace) -> int:
@@ -75,9 +97,13 @@ def run_portfolio_backtest(args: argparse.Namespace) -> int:
     if refused:
         return fail(refused)
     try:
-        backtest = _run(args)
+        backtest, checks = _run(args)
     except _ERRORS as exc:
         return fail(str(exc))
+    flagged = {book: check for book, check in checks.items() if not check.ok}
+    if args.strict and flagged:
+        book, check = next(iter(flagged.items()))
+        return refuse(check, f"backtesting {args.file.name} (book {book})")
     report = None
     if args.report:
         report = _write_report(args, backtest)
@@ -86,9 +112,11 @@ def run_portfolio_backtest(args: argparse.Namespace) -> int:
     if args.json:
         if report:
             print(report, file=sys.stderr)  # stdout stays one JSON object
-        print_json(backtest.to_json_dict())
+        print_json(backtest.to_json_dict() | {"data_quality": _quality_json(checks)})
         return 0
     _print(args, backtest)
+    for book, check in checks.items():
+        print(f"book {book}: " + "\n".join(check.lines()))
     if report:
         print(report)
     return 0
