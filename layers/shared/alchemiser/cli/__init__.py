@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,6 +96,9 @@ def _command_named(argv: Sequence[str]) -> Command | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
+    # pydantic looks for plugins in every installed distribution's metadata the first
+    # time a model is built (~0.05 s of each short command); the CLI uses none.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     words = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(words).parse_args(words)
     code: int = args.handler(args)
