@@ -43,7 +43,7 @@ from alchemiser.broker.simulated import SimulatedBroker, SimulatedSessionError, 
 from alchemiser.errors import DataError
 from alchemiser.market.history import PriceHistory
 from alchemiser.market.loader import load_price_directory
-from alchemiser.market.synthetic import synthetic_market
+from alchemiser.market.synthetic import business_days, synthetic_series
 from alchemiser.money import to_cents
 from alchemiser.settings import Settings
 from tests.conftest import PRICES_DIR
@@ -347,9 +347,12 @@ def test_calendar_lists_market_days_with_exchange_hours(make: Make) -> None:
 
 
 def test_weekday_market_days_unknown_to_the_exchange_get_regular_hours(tmp_path: Path) -> None:
-    # Given the synthetic demo market (plumbing only: its values do not matter), which
-    # trades every weekday, Thanksgiving included
-    market = synthetic_market(["SPY"], date(2024, 11, 28), date(2025, 11, 28))
+    # Given a synthetic market (plumbing only: its values do not matter) on every
+    # weekday, Thanksgiving included, as a user's own price files may be
+    days = business_days(date(2024, 11, 28), date(2025, 11, 28))
+    market = PriceHistory(
+        dates=days, tickers=("SPY",), closes=synthetic_series("SPY", days)[:, None]
+    )
     broker = SimulatedBroker(tmp_path / "demo.db", market)
     (thanksgiving,) = broker.calendar(date(2025, 11, 27), date(2025, 11, 27))
     assert thanksgiving.open == datetime(2025, 11, 27, 14, 30, tzinfo=UTC)

@@ -149,6 +149,18 @@ def test_buys_are_scaled_to_cash_plus_own_sell_proceeds_and_the_plan_says_so() -
     assert p.reason.startswith("buys scaled to 90.00% of their targets")
 
 
+def test_weights_a_hair_over_one_are_scaled_silently_and_never_spend_more_than_the_cash() -> None:
+    # Given klm_ensemble.clj's real weights of 2024-03-14, whose float sum is 1 + 3e-17
+    weights = {"GLD": 0.12802363206571923, "UUP": 0.3719763679342808, "XLF": 0.25, "XLP": 0.25}
+    prices = {"GLD": "200.35", "UUP": "25.86", "XLF": "39.31", "XLP": "70.65"}
+    # When a book in cash plans its buys
+    p = plan(weights, capital="30000", prices=prices)
+    # Then no "$30000.00 < $30000.00 wanted" is said, and the buys still fit the cash
+    assert p.reason == ""
+    assert sum(t.qty * t.price for t in p.trades) <= D(30000)
+    assert len(p.trades) == 4
+
+
 def test_with_no_cash_and_nothing_to_sell_every_buy_is_held_saying_why() -> None:
     # Given a book whose SPY grew to 120 % of its capital and a new target it cannot fund
     p = plan(

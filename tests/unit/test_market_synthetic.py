@@ -136,15 +136,33 @@ def test_bad_dates_are_rejected() -> None:
         business_days(date(2024, 1, 2), date(2024, 1, 1))
 
 
-def test_synthetic_market_is_weekdays_only_and_labelled_synthetic() -> None:
+def test_synthetic_market_trades_on_nyse_sessions_and_is_labelled_synthetic() -> None:
     market = synthetic_market(["AAA", "BBB", "AAA"], date(2024, 1, 1), date(2024, 12, 31))
 
     assert market.tickers == ("AAA", "BBB")
     assert market.synthetic == frozenset({"AAA", "BBB"})
     assert market.source == "synthetic"
-    assert len(market.dates) == 262
-    assert np.is_busday(market.dates).all()
+    assert len(market.dates) == 252  # the NYSE's 2024 sessions, not its 262 weekdays
+    for holiday in ("2024-01-01", "2024-03-29", "2024-07-04", "2024-11-28", "2024-12-25"):
+        assert np.datetime64(holiday) not in market.dates
     assert not np.isnan(market.closes).any()
+
+
+def test_the_synthetic_calendar_is_the_one_real_prices_trade_on() -> None:
+    # Given SPY's real closes (the exchange's own calendar) over 2019-2024
+    real = load_price_directory(REAL_PRICES, ["SPY"]).truncate(date(2024, 12, 31))
+    real_days = real.dates[real.dates >= np.datetime64("2019-01-02")]
+
+    # When a synthetic market covers the same years
+    market = synthetic_market(["AAA"], date(2019, 1, 1), date(2024, 12, 31))
+
+    # Then it has a bar on exactly the days the real market traded
+    np.testing.assert_array_equal(market.dates, real_days)
+
+
+def test_a_synthetic_market_outside_the_exchange_calendar_is_refused() -> None:
+    with pytest.raises(ValueError, match="NYSE calendar covers 1990-01-02"):
+        synthetic_market(["AAA"], date(1985, 1, 1), date(1986, 1, 1))
 
 
 # --- with_stand_ins ------------------------------------------------------------------
@@ -193,3 +211,17 @@ def test_without_real_data_everything_is_synthetic_on_weekdays() -> None:
 def test_a_window_outside_the_real_calendar_is_an_error(real: PriceHistory) -> None:
     with pytest.raises(ValueError, match="no trading day in"):
         with_stand_ins(real, ["SPY"], date(2030, 1, 1), date(2030, 12, 31))
+
+
+def test_the_demo_market_run_on_a_holiday_trades_the_session_before() -> None:
+    from alchemiser.local.environment import trading_day
+    from alchemiser.market.local_data import DemoMarketData
+
+    # Given `alchemiser run` without --data on Thanksgiving 2025
+    thanksgiving = date(2025, 11, 27)
+    demo = DemoMarketData(["SPY", "QQQ"], thanksgiving)
+    history = demo.history(["SPY"], thanksgiving)
+    # Then the demo has no bar that day, and the run trades the Wednesday before
+    assert np.datetime64(thanksgiving) not in history.dates
+    assert trading_day(history, None, thanksgiving) == date(2025, 11, 26)
+    assert "NYSE sessions 2019-01-02 to 2025-11-26" in demo.describe()

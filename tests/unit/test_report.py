@@ -204,7 +204,7 @@ def test_orders_netting_and_account_pnl_are_reported() -> None:
 
     # Then each order shows symbol, side, quantities, price, state and reason
     assert "<td>TQQQ</td><td>buy</td><td>20</td><td>12.25</td><td>$88.07</td>" in report.html
-    assert "<td>partially_filled</td><td>walked the book</td>" in report.html
+    assert "<td>61.2 % filled</td><td>walked the book</td>" in report.html
     text_orders = report.text.split("Orders\n------\n", 1)[1]
     assert text_orders.startswith("Symbol  Side  Qty  Filled  Avg price  State")
     assert "TLT     sell  20   20      $88.07     filled" in text_orders

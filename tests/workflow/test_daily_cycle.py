@@ -155,7 +155,7 @@ def test_a_failing_book_is_reported_and_the_other_books_still_trade(
     status = {b["book_id"]: b for b in summary["books"]}
     assert status["broken"]["status"] == "failed"
     assert "NODATA" in status["broken"]["reason"]
-    assert status["nuclear"]["status"] == status["tech-momentum"]["status"] == "planned"
+    assert status["nuclear"]["status"] == status["tech-momentum"]["status"] == "traded"
     traded = {o["symbol"] for o in summary["orders"] if o["status"] == "filled"}
     assert traded >= set(status["nuclear"]["target_weights"]) | set(
         status["tech-momentum"]["target_weights"]
@@ -226,7 +226,7 @@ def test_without_data_the_cycle_runs_on_the_synthetic_demo_market_and_says_so(
             "stage 'nosuch' is not configured; configured stages: dev, prod, staging",
         ),
         (["--fail-at", "Nope"], "unknown state 'Nope'"),
-        (["--data", "no-such-dir"], "price directory"),
+        (["--data", "no-such-dir"], "no-such-dir: does not exist (expected a directory"),
         (
             ["--date", "2024-03-16", "--data", str(PRICES_DIR)],
             "2024-03-16 is not a trading day in the data",

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     home: Path = Path(".alchemiser")
     data_dir: Path | None = None  # None: the deterministic synthetic demo market
     strategies_dir: Path = Path("strategies")
+    books_file: str = Field("books.yaml", pattern=r"^[^/\\]+\.ya?ml$")  # in strategies_dir
     sim_initial_cash: Decimal = Decimal("100000")
     sim_spread_bps: Decimal = Decimal("2")  # quoted spread around the day's price
     sim_slippage_bps: Decimal = Decimal("1")  # extra cost on every simulated fill

@@ -125,7 +125,9 @@ class _Checker:
             load_symphony(file)
         except SymphonyError as error:
             return [f"does not parse: {diagnostic}" for diagnostic in error.diagnostics]
-        except (OSError, UnicodeDecodeError) as error:
+        except OSError as error:
+            return [f"cannot be read: {error.strerror or error}"]
+        except UnicodeDecodeError as error:
             return [f"cannot be read: {error}"]
         return []
 
@@ -134,7 +136,9 @@ def _compose(path: Path) -> yaml.Node:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise ConfigurationError(f"cannot read books file {path}: {error}") from error
+        raise ConfigurationError(
+            f"cannot read books file {path}: {error.strerror or error}"
+        ) from error
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:

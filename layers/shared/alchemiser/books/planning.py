@@ -245,6 +245,10 @@ def _buys(book: _Book, budget: Decimal) -> tuple[list[BookTrade], list[HeldTrade
     scale, reason = Decimal(1), ""
     if total > budget and total > 0:
         scale = max(budget, ZERO) / total
+    # Targets from float weights can exceed the budget by a fraction of a cent: that
+    # scaling still applies (never spend more than the cash), but said in cents it would
+    # read "$30000.00 < $30000.00 wanted", so it is said only when the cents differ.
+    if to_cents(total) > to_cents(budget):
         reason = (
             f"buys scaled to {scale:.2%} of their targets: cash ${to_cents(book.cash)} + sell "
             f"proceeds ${to_cents(budget - book.cash)} = ${to_cents(budget)} < ${to_cents(total)} wanted"

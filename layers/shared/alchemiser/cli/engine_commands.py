@@ -1,4 +1,9 @@
-"""Engine commands: ``eval``, ``backtest``, ``validate`` and ``import-composer``."""
+"""Engine commands: ``eval``, ``backtest``, ``validate`` and ``import-composer``.
+
+Each handler imports what only it needs (the backtester, pyarrow's loader, the data
+check, pydantic's books model, the Composer importer, the hedge and portfolio
+backtests), so the CLI starts fast: see ``benchmarks/startup_benchmark.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,33 +13,30 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alchemiser.backtest.data_check import check_symphony_data
-from alchemiser.backtest.symphony import SymphonyBacktest, backtest_symphony
-from alchemiser.books.config import load_stage, validate_all_stages
-from alchemiser.cli.hedge_backtest import run_hedge_backtest
-from alchemiser.cli.output import fail, number, percent, print_json, progress_bar
-from alchemiser.cli.quality_output import STRICT_HELP, check_backtest, check_eval, refuse
-from alchemiser.dsl.composer_json import ComposerImportError, load_composer_json
-from alchemiser.dsl.engine import WarmupError, evaluate_on
+from alchemiser.cli.output import fail, message_of, number, percent, print_json, progress_bar
+from alchemiser.cli.paths import (
+    PRICE_DIRECTORY,
+    SYMPHONY_FILE,
+    check_directory,
+    check_file,
+    check_output_file,
+    describe_os_error,
+)
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import Program, compile_symphony
 from alchemiser.dsl.source import SymphonyError
-from alchemiser.dsl.trace import render_trace
-from alchemiser.dsl.writer import write_symphony
 from alchemiser.errors import ConfigurationError
 from alchemiser.market.history import MissingTickersError, PriceHistory
-from alchemiser.market.loader import load_price_directory, ticker_files
+
+if TYPE_CHECKING:
+    from alchemiser.backtest.symphony import SymphonyBacktest
 
 # Errors a user can cause with a bad file, bad data or a bad date; reported, not raised.
-USER_ERRORS = (
-    SymphonyError,
-    MissingTickersError,
-    WarmupError,
-    ComposerImportError,
-    ValueError,
-    OSError,
-)
+# SymphonyError, WarmupError and ComposerImportError are ValueErrors.
+USER_ERRORS = (MissingTickersError, ValueError, OSError)
+STRICT_HELP = "refuse to go on when the data-quality check flags anything (exit 1)"
 
 
 def _day(text: str) -> date:
@@ -124,6 +126,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _load(path: Path, data: Path) -> tuple[Program, PriceHistory]:
+    from alchemiser.market.loader import load_price_directory
+
+    check_file(path, SYMPHONY_FILE)
+    check_directory(data, PRICE_DIRECTORY)
     program = compile_symphony(load_symphony(path))
     try:
         return program, load_price_directory(data, program.tickers)
@@ -132,13 +138,17 @@ def _load(path: Path, data: Path) -> tuple[Program, PriceHistory]:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from alchemiser.cli.quality_output import check_eval, refuse
+    from alchemiser.dsl.engine import evaluate_on
+    from alchemiser.dsl.trace import render_trace
+
     try:
         program, history = _load(args.file, args.data)
         day = args.date or history.day(len(history.dates) - 1)
         allocation = evaluate_on(program, history, day, trace=args.trace)
         quality = check_eval(program, history, day)
     except USER_ERRORS as exc:
-        return fail(str(exc))
+        return fail(exc)
     if args.strict and not quality.check.ok:
         return refuse(quality.check, f"evaluating {args.file.name}")
     if args.json:
@@ -164,7 +174,16 @@ def run_backtest_command(args: argparse.Namespace) -> int:
 
         return run_portfolio_backtest(args)
     if args.hedge:
+        from alchemiser.cli.hedge_backtest import run_hedge_backtest
+
         return run_hedge_backtest(args)
+    return _backtest_symphony(args)
+
+
+def _backtest_symphony(args: argparse.Namespace) -> int:
+    from alchemiser.backtest.symphony import backtest_symphony
+    from alchemiser.cli.quality_output import check_backtest, refuse
+
     if args.slippage_bps is None:
         args.slippage_bps = 0.0
     if args.start and args.end and args.start > args.end:
@@ -172,6 +191,9 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     if args.benchmark and not args.report:
         return fail("--benchmark sets the benchmark of the report: add --report OUT.html")
     try:
+        for out in (args.allocations_out, args.equity_out):
+            if out is not None:
+                check_output_file(out, "a CSV file")
         program, history = _load(args.file, args.data)
         with progress_bar("evaluating") as progress:
             backtest = backtest_symphony(
@@ -184,7 +206,7 @@ def run_backtest_command(args: argparse.Namespace) -> int:
             )
         quality = check_backtest(program, history, backtest, slippage_bps=args.slippage_bps)
     except USER_ERRORS as exc:
-        return fail(str(exc))
+        return fail(exc)
     if args.strict and not quality.check.ok:
         return refuse(quality.check, f"backtesting {args.file.name}")
     if args.allocations_out:
@@ -253,7 +275,7 @@ def _write_report(
             synthetic=synthetic,
         )
     except USER_ERRORS as exc:
-        fail(f"report not written: {exc}")
+        fail(f"report not written: {message_of(exc)}")
         return None
     return f"Report: {files.pages[0]} (charts: {files.chart_library})"
 
@@ -285,10 +307,12 @@ def _write_equity(path: Path, backtest: SymphonyBacktest) -> None:
 def run_validate(args: argparse.Namespace) -> int:
     available: set[str] | None = None
     if args.data is not None:
+        from alchemiser.market.loader import ticker_files
+
         try:
             available = set(ticker_files(args.data))
         except USER_ERRORS as exc:
-            return fail(str(exc))
+            return fail(exc)
     failures = 0
     missing: dict[str, str] = {}  # every ticker without data -> its spelling in a file
     lacking_files: list[Path] = []
@@ -325,7 +349,7 @@ def _read_symphony(path: Path) -> Program | None:
     except SymphonyError as exc:
         print(str(exc), file=sys.stderr)
     except OSError as exc:
-        print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        print(describe_os_error(exc, SYMPHONY_FILE), file=sys.stderr)
     return None
 
 
@@ -335,6 +359,9 @@ def _summary(path: Path, program: Program) -> str:
 
 def _validate_data(path: Path, program: Program, data: Path, *, strict: bool) -> int:
     """Check the quality of a symphony's closes in ``data``; return 1 when it fails."""
+    from alchemiser.backtest.data_check import check_symphony_data
+    from alchemiser.market.loader import load_price_directory
+
     try:
         history = load_price_directory(data, program.tickers)
         last = history.day(len(history.dates) - 1)
@@ -364,6 +391,8 @@ def _missing_summary(missing: dict[str, str], data: Path, files: list[Path]) -> 
 
 def _validate_books(path: Path) -> int:
     """Check a books.yaml (every stage, every strategy it names); return 1 on problems."""
+    from alchemiser.books.config import load_stage, validate_all_stages
+
     try:
         stages = validate_all_stages(path)
     except (ConfigurationError, OSError) as exc:
@@ -379,11 +408,16 @@ def _validate_books(path: Path) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from alchemiser.dsl.composer_json import load_composer_json
+    from alchemiser.dsl.writer import write_symphony
+
     try:
+        check_file(args.json_file, "a Composer symphony export (.json)")
+        check_output_file(args.output, SYMPHONY_FILE)
         symphony = load_composer_json(args.json_file)
         text = write_symphony(symphony)
         args.output.write_text(text, encoding="utf-8")
     except USER_ERRORS as exc:
-        return fail(str(exc))
+        return fail(exc)
     print(f"wrote {args.output} ({symphony.name!r})")
     return 0

@@ -8,13 +8,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tqdm import tqdm
+from alchemiser.cli.paths import describe_os_error
 
 
-def fail(message: str) -> int:
-    """Print an error for the user and return the exit code for a failed command."""
-    print(f"error: {message}", file=sys.stderr)
+def fail(problem: str | BaseException) -> int:
+    """Print an error for the user and return the exit code for a failed command.
+
+    An ``OSError`` is worded from its errno and path (never ``[Errno 2] ...``).
+    """
+    print(f"error: {message_of(problem)}", file=sys.stderr)
     return 1
+
+
+def message_of(problem: str | BaseException) -> str:
+    """Return what to tell the user about ``problem`` (an OSError worded from its errno)."""
+    return describe_os_error(problem) if isinstance(problem, OSError) else str(problem)
 
 
 def print_json(payload: Any) -> None:
@@ -28,6 +36,8 @@ def progress_bar(label: str, unit: str = "node") -> Iterator[Callable[[int, int]
     if not sys.stderr.isatty():
         yield lambda done, total: None
         return
+    from tqdm import tqdm  # only on a terminal: it costs start-up time otherwise
+
     bar: tqdm[Any] | None = None
 
     def update(done: int, total: int) -> None:

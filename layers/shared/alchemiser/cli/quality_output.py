@@ -19,8 +19,6 @@ from alchemiser.dsl.program import Program
 from alchemiser.market.history import PriceHistory
 from alchemiser.market.quality import neutralised
 
-STRICT_HELP = "refuse to go on when the data-quality check flags anything (exit 1)"
-
 
 def refuse(check: DataCheck, what: str) -> int:
     """Print the findings and the refusal of a ``--strict`` command; return its exit code."""

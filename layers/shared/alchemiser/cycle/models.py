@@ -83,6 +83,11 @@ class BookStatus(StrEnum):
     PLANNED = "planned"  # trades planned (possibly none)
     HELD = "held"  # rebalance skipped: inside the corridor or not a rebalance day
     FAILED = "failed"  # evaluation failed: reported, the other books go on
+    # After Reconcile a planned book says what happened (alchemiser.reporting.wording):
+    TRADED = "traded"  # every planned trade filled
+    PARTIALLY_TRADED = "partially_traded"  # some filled, not all
+    NOT_TRADED = "not_traded"  # trades were wanted, none filled (blocked, failed or held)
+    ON_TARGET = "on_target"  # nothing to trade
 
 
 class BookTrade(_State):

@@ -171,7 +171,7 @@ def _completed_run(stage: str, day: date, deps: Dependencies) -> RunRecord | Non
 
 
 def _books(stage: str, deps: Dependencies) -> list[BookConfig]:
-    path = deps.strategies_dir / "books.yaml"
+    path = deps.strategies_dir / deps.settings.books_file
     books = load_books(path, stage)
     if not books:
         raise ConfigurationError(f"{path}: stage {stage!r} has no books")

@@ -33,6 +33,7 @@ from alchemiser.ledger.lots import cost_basis, positions_of
 from alchemiser.ledger.models import BookSnapshot, FillRecord, OrderState
 from alchemiser.ledger.pnl import account_pnl, book_pnl
 from alchemiser.money import to_cents, to_decimal
+from alchemiser.reporting.wording import settled_book_status
 from alchemiser.runtime import Dependencies
 
 NOT_EVALUATED = (
@@ -171,7 +172,7 @@ def _snapshot(
     return BookOutcome(
         book_id=task.book_id,
         strategy=task.strategy,
-        status=plan.status if plan is not None else BookStatus.FAILED,
+        status=settled_book_status(plan, run_fills),
         reason=plan.reason if plan is not None else NOT_EVALUATED,
         target_weights=plan.target_weights if plan is not None else {},
         positions=positions,

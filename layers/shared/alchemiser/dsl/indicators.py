@@ -20,15 +20,18 @@ The two recursions (EMA, Wilder) run in pandas' compiled ``ewm``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
+
+_SMOOTH_BLOCK = 256  # values per closed-form block of _smooth
+_SMOOTH_MAX_EXPONENT = 600.0  # keeps (1 - alpha)^-block below 2^600, far from float overflow
 
 RSI_WHEN_FLAT = 50.0
 """RSI reported while average gain and average loss are both zero (no change yet)."""
@@ -321,9 +324,26 @@ def _merge_falls(left: Stats, right: Stats, _left_rows: int, _right_rows: int) -
 
 
 def _smooth(values: FloatArray, alpha: float) -> FloatArray:
-    """Return ``y_0 = v_0``, ``y_t = alpha * v_t + (1 - alpha) * y_{t-1}``."""
-    smoothed = pd.Series(values).ewm(alpha=alpha, adjust=False).mean()
-    return smoothed.to_numpy(dtype=np.float64)
+    """Return ``y_0 = v_0``, ``y_t = alpha * v_t + (1 - alpha) * y_{t-1}``.
+
+    Computed block by block in closed form, with ``d = 1 - alpha`` and ``y_s`` the
+    value before the block: ``y_{s+j} = d^j * (y_s + alpha * sum_{i<=j} v_{s+i} / d^i)``.
+    Blocks are short enough that ``d^-i`` stays far from overflow and, the values
+    being >= 0 here (prices, gains, losses), each cumulative sum is within
+    ``_SMOOTH_BLOCK`` rounding errors of exact (numpy, no Python loop per value).
+    """
+    out = np.array(values, dtype=np.float64)
+    decay = 1.0 - alpha
+    if out.size < 2 or decay == 0.0:
+        return out
+    block = max(1, min(_SMOOTH_BLOCK, int(_SMOOTH_MAX_EXPONENT / -math.log2(decay))))
+    growth = decay ** -np.arange(1.0, block + 1.0)  # d^-1 .. d^-block
+    for start in range(1, out.size, block):
+        chunk = out[start : start + block]
+        scale = growth[: chunk.size]
+        carry = out[start - 1]
+        out[start : start + chunk.size] = (carry + alpha * np.cumsum(chunk * scale)) / scale
+    return out
 
 
 def _wilder_average(moves: FloatArray, window: int) -> FloatArray:

@@ -4,7 +4,9 @@ The runner reads ``statemachines/daily_cycle.asl.json`` and ``template.yaml``, i
 the embedded adapters, and lets moto's Step Functions interpreter run the definition;
 every Lambda task is answered by the handler in ``functions/<step>/app.py`` with its
 function's real timeout in its context. Waits and retry back-offs are skipped (a
-replay of a past day has nothing to wait for).
+replay of a past day has nothing to wait for). What the handlers print (Powertools'
+metric lines) is kept off stdout and saved beside the history; their logs go to stderr
+(``alchemiser.local.handler_output``).
 
 One run holds its home's lock throughout (`alchemiser.local.home_lock`): step records a
 dead run left in progress are expired first, and the run ends only once no handler is
@@ -21,6 +23,7 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +36,12 @@ from alchemiser.local.asl_runner import ExecutionResult, LocalStepFunctions
 from alchemiser.local.environment import (
     books_of,
     build_local_dependencies,
+    open_local_home,
     open_market,
     run_time_of,
     trading_day,
 )
+from alchemiser.local.handler_output import route_logs_to_stderr, stdout_captured
 from alchemiser.local.home_lock import home_lock, recover
 from alchemiser.local.status_events import (
     failed_state,
@@ -94,12 +99,15 @@ def run_cycle(
     day: date | None = None,
     today: date | None = None,
     faults: FaultPlan | None = None,
+    cash: Decimal | None = None,
 ) -> LocalRun:
     """Run one trading day of the cycle locally and save its execution history.
 
-    Raise `alchemiser.local.home_lock.HomeInUseError` when another run holds the home.
+    ``cash`` is the opening cash of a new home's account (refused once it exists). Raise
+    `alchemiser.local.home_lock.HomeInUseError` when another run holds the home.
     """
     today = today or date.today()
+    settings = open_local_home(settings, cash)
     books = books_of(settings)
     market = open_market(settings, books, today)
     run_day = trading_day(market.history, day, today)
@@ -110,16 +118,17 @@ def run_cycle(
     logging.getLogger("moto").setLevel(
         logging.CRITICAL
     )  # it logs every caught state failure as ERROR
-    machine = local_state_machine(project_root, settings.stage)
     with home_lock(settings.home) as lock:
         recovered = recover(lock)
         deps = build_local_dependencies(settings, market, run_day, run_time, faults or FaultPlan())
-        with installed(deps):
+        with installed(deps), stdout_captured() as captured:
+            machine = local_state_machine(project_root, settings.stage)
+            route_logs_to_stderr(_POWERTOOLS_LOCAL["POWERTOOLS_SERVICE_NAME"])
             try:
                 execution = _execute(machine, run_id, run_day, deps.executions)
             finally:
                 clear_handler_metrics()
-        path = _save_history(settings.home / "runs" / run_id, execution)
+        path = _save_history(settings.home / "runs" / run_id, execution, captured.getvalue())
     return LocalRun(
         run_id,
         run_day,
@@ -161,11 +170,13 @@ def _execute(
     return execution
 
 
-def _save_history(folder: Path, execution: ExecutionResult) -> Path:
-    """Write this attempt's history, numbered after any earlier attempt of the same run."""
+def _save_history(folder: Path, execution: ExecutionResult, handler_output: str) -> Path:
+    """Write this attempt's history (and what its handlers printed), numbered after earlier ones."""
     folder.mkdir(parents=True, exist_ok=True)
     attempt = len(list(folder.glob("attempt-*.json"))) + 1
     path = folder / f"attempt-{attempt}.json"
+    if handler_output:
+        path.with_suffix(".log").write_text(handler_output, encoding="utf-8")
     payload = {
         "execution": execution.name,
         "status": execution.status,

@@ -1,5 +1,6 @@
 """The embedded adapters of a local run, all persisting under one home directory.
 
+<home>/home.json            what the account was opened with (data source, opening cash)
 <home>/broker.sqlite3       simulated broker: cash, positions, orders, fills
 <home>/ledger.sqlite3       the ledger: runs, orders, fills, lots, snapshots
 <home>/idempotency.sqlite3  step results a re-run reuses (Powertools Idempotency)
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,7 @@ from alchemiser.dsl.program import compile_symphony
 from alchemiser.execution.clock import InstantClock
 from alchemiser.ledger.idempotency import SQLitePersistenceLayer
 from alchemiser.ledger.sqlite import SQLiteLedger
+from alchemiser.local.homes import BROKER_FILE, open_home
 from alchemiser.market.history import PriceHistory
 from alchemiser.market.loader import load_price_directory
 from alchemiser.market.local_data import DemoMarketData, DirectoryMarketData
@@ -86,11 +89,12 @@ def build_local_dependencies(
     home.mkdir(parents=True, exist_ok=True)
     clock = InstantClock(run_time)
     broker = SimulatedBroker(
-        home / "broker.sqlite3",
+        home / BROKER_FILE,
         market.history,
         SimulationConfig.from_settings(settings),
         clock=clock,
     )
+    _refuse_rewind(broker, home, day)
     broker.set_session(day, run_time)
     idempotency_path = home / "idempotency.sqlite3"
     return Dependencies(
@@ -107,9 +111,28 @@ def build_local_dependencies(
     )
 
 
+def open_local_home(settings: Settings, cash: Decimal | None) -> Settings:
+    """Check the home can hold this run; return settings with the account's opening cash.
+
+    ``cash`` is ``--cash``: allowed only while the home has no account (see ``homes``).
+    """
+    record = open_home(settings.home, settings.data_dir, cash, settings.sim_initial_cash)
+    return settings.model_copy(update={"sim_initial_cash": record.opening_cash})
+
+
+def _refuse_rewind(broker: SimulatedBroker, home: Path, day: date) -> None:
+    """Refuse a day before the account's last traded day, naming the option that helps."""
+    last = max((fill.day for fill in broker.fills()), default=None)
+    if last is not None and day < last:
+        raise LocalRunError(
+            f"cannot replay {day} in {home}: its account already traded on {last}, and a "
+            "replay must not rewrite history. Pass --home DIR to replay it in a new home"
+        )
+
+
 def run_time_of(broker_session_close: datetime, settings: Settings) -> datetime:
     return broker_session_close - timedelta(minutes=settings.minutes_before_close)
 
 
 def books_of(settings: Settings) -> list[BookConfig]:
-    return load_books(settings.strategies_dir / "books.yaml", settings.stage)
+    return load_books(settings.strategies_dir / settings.books_file, settings.stage)

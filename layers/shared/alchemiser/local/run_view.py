@@ -40,7 +40,7 @@ def run_view(run: LocalRun) -> dict[str, Any]:
     plan = find_model(artifacts.store, orders["plan_key"], OrderPlan) if orders else None
     if plan is not None:
         view["orders"] = plan.model_dump(mode="json")
-        view["execution"] = {"orders": _results(run, plan)}
+        view["execution"] = {"orders": {**_results(run, plan), "gate": _gate(run, artifacts)}}
     if state.get("reconcile") and (reconciled := artifacts.reconcile()) is not None:
         view["reconcile"] = reconciled.model_dump(mode="json")
     return view
@@ -73,6 +73,21 @@ def _caught_book_errors(run: LocalRun) -> dict[str, str]:
             error = data["error"] or {}
             found[str(data.get("book_id"))] = f"{error.get('Error')}: {error.get('Cause')}"
     return found
+
+
+def _gate(run: LocalRun, artifacts: RunArtifacts) -> dict[str, Any]:
+    """Return the BUY gate: the stored one, else (a gate the kill switch closed is not kept)
+    CheckSells' answer in the history; {} when CheckSells did not run."""
+    stored = artifacts.gate()
+    if stored is not None:
+        return stored.model_dump(mode="json")
+    for event in reversed(run.execution.history):
+        answer = event.output
+        if event.state_name == "CheckSells" and isinstance(answer, dict):
+            gate = answer.get("gate", answer)
+            if isinstance(gate, dict) and "buys_allowed" in gate:
+                return gate
+    return {}
 
 
 def _results(run: LocalRun, plan: OrderPlan) -> dict[str, list[dict[str, Any]]]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from alchemiser.broker.models import OrderSide
+from alchemiser.ledger.models import OrderState
 from alchemiser.local.cycle_runner import LocalRun
 from alchemiser.local.run_view import run_view
 from alchemiser.reporting.report import readable_error
+from alchemiser.reporting.wording import order_outcome
 
 
 def summarize(run: LocalRun) -> dict[str, Any]:
@@ -43,6 +46,7 @@ def summarize(run: LocalRun) -> dict[str, Any]:
             *reconcile.get("warnings", []),
         ],
         "report": report,
+        "home": str(run.home),
         "history": str(run.history_path),
     }
 
@@ -66,15 +70,21 @@ def _pnl(pnl: dict[str, Any] | None) -> dict[str, str | None] | None:
 
 
 def _book(plan: dict[str, Any], outcome: dict[str, Any] | None) -> dict[str, Any]:
+    # Once reconciled, the outcome's status says what happened (traded, not traded, ...).
+    status = (outcome or {}).get("status") or plan.get("status")
     book = {
         "book_id": plan["book_id"],
         "strategy": plan.get("strategy"),
-        "status": plan.get("status"),
+        "status": status,
         "reason": readable_error(plan.get("reason", "")),
         "target_weights": plan.get("target_weights", {}),
         "trades": [
             {"symbol": t["symbol"], "side": t["side"], "qty": t["qty"], "notional": t["notional"]}
             for t in plan.get("trades", [])
+        ],
+        "held": [
+            {"symbol": h["symbol"], "notional": h["notional"], "reason": h["reason"]}
+            for h in plan.get("held", [])
         ],
         "capital": plan.get("capital"),
     }
@@ -90,28 +100,53 @@ def _book(plan: dict[str, Any], outcome: dict[str, Any] | None) -> dict[str, Any
 
 def _orders(state: dict[str, Any]) -> list[dict[str, Any]]:
     plan = state.get("orders") or {}
+    executed = "execution" in state
     execution = (state.get("execution") or {}).get("orders") or {}
     results = {
         r["client_order_id"]: r
         for r in [*execution.get("sell_results", []), *execution.get("buy_results", [])]
     }
-    out = []
-    for order in [*plan.get("sell_orders", []), *plan.get("buy_orders", [])]:
-        result = results.get(order["client_order_id"], {})
-        qty = Decimal(order["qty"])
-        out.append(
-            {
-                "symbol": order["symbol"],
-                "side": order["side"],
-                "qty": order["qty"],
-                "notional": str((qty * Decimal(order["ref_price"])).quantize(Decimal("0.01"))),
-                "client_order_id": order["client_order_id"],
-                "status": result.get("state", "not executed"),
-                "filled_qty": result.get("filled_qty", "0"),
-                "avg_price": _price(result.get("avg_price")),
-            }
+    gate = execution.get("gate") or {}
+    blocked = "" if gate.get("buys_allowed", True) else gate.get("reason", "")
+    orders = [
+        _order(order, results.get(order["client_order_id"]), executed)
+        for order in [*plan.get("sell_orders", []), *plan.get("buy_orders", [])]
+    ]
+    for order in orders:
+        if order["side"] == "buy" and order["state"] == OrderState.PLANNED and blocked:
+            order["reason"] = blocked  # why a buy was never sent
+    return orders
+
+
+def _order(order: dict[str, Any], result: dict[str, Any] | None, executed: bool) -> dict[str, Any]:
+    """One order as planned and as executed, its status in words that match its quantities."""
+    found = result or {}
+    qty, ref_price = Decimal(order["qty"]), Decimal(order["ref_price"])
+    filled, avg_price = found.get("filled_qty", "0"), found.get("avg_price")
+    state = OrderState(found.get("state", OrderState.PLANNED))
+    if result is None and not executed:
+        status = "planned (the run stopped before executing orders)"
+    else:
+        status = order_outcome(
+            OrderSide(order["side"]),
+            qty,
+            ref_price,
+            Decimal(filled),
+            None if avg_price is None else Decimal(avg_price),
+            state,
         )
-    return out
+    return {
+        "symbol": order["symbol"],
+        "side": order["side"],
+        "qty": order["qty"],
+        "notional": str((qty * ref_price).quantize(Decimal("0.01"))),
+        "client_order_id": order["client_order_id"],
+        "status": status,
+        "state": state.value,
+        "filled_qty": filled,
+        "avg_price": _price(avg_price),
+        "reason": readable_error(found.get("reason", "")),
+    }
 
 
 def render_summary(summary: dict[str, Any]) -> str:
@@ -127,7 +162,8 @@ def render_summary(summary: dict[str, Any]) -> str:
     if summary["message"]:
         lines.append(summary["message"])
     for book in summary["books"]:
-        lines.append(f"Book {book['book_id']} ({book['strategy']}): {book['status']}")
+        status = str(book["status"]).replace("_", " ")
+        lines.append(f"Book {book['book_id']} ({book['strategy']}): {status}")
         if book.get("reason"):
             lines.append(f"  reason: {book['reason']}")
         if book["target_weights"]:
@@ -139,6 +175,8 @@ def render_summary(summary: dict[str, Any]) -> str:
             lines.append(
                 f"  planned: {trade['side'].upper()} {trade['qty']} {trade['symbol']} (${trade['notional']})"
             )
+        for held in book["held"]:
+            lines.append(f"  held: {held['symbol']} (${held['notional']}): {held['reason']}")
         if "cash" in book:
             pnl = book.get("pnl") or {}
             lines.append(
@@ -154,9 +192,11 @@ def render_summary(summary: dict[str, Any]) -> str:
         lines.append("Orders:")
         for o in summary["orders"]:
             price = f" @ {o['avg_price']}" if o["avg_price"] else ""
+            # A complete order's note (where its cash cap stopped it) is in the JSON and report.
+            reason = f" ({o['reason']})" if o["reason"] and o["status"] != "filled" else ""
             lines.append(
                 f"  {o['side'].upper():4} {o['qty']} {o['symbol']} (${o['notional']}): {o['status']}, "
-                f"filled {o['filled_qty']}{price}   [{o['client_order_id']}]"
+                f"filled {o['filled_qty']}{price}{reason}   [{o['client_order_id']}]"
             )
     elif summary["status"] == "SUCCEEDED":
         lines.append("Orders: none placed by this run")
@@ -165,6 +205,7 @@ def render_summary(summary: dict[str, Any]) -> str:
     if summary["report"]:
         lines.append(f"Report: {summary['report']}")
     lines.append(f"Execution history: {summary['history']}")
+    lines.append(f"Home (account, ledger, reports): {summary['home']}")
     if summary["status"] == "FAILED":
         lines.append(
             "Re-run the same command to redrive the day: placed orders are found by client id, never repeated."

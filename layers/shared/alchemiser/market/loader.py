@@ -14,20 +14,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 # pyarrow ships no type information; its values are checked here and converted to numpy.
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pv
-import pyarrow.parquet as pq
 
 from alchemiser.market.history import FloatArray, MissingTickersError, PriceHistory
 from alchemiser.market.symbols import canonical_or_none
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PRICE_COLUMNS = ("Adj Close", "Close")
 DATE_COLUMN = "Date"
@@ -63,7 +63,7 @@ class CalendarGapError(ValueError):
         super().__init__(
             f"{len(gaps)} ticker(s) in {source} lack trading days that other tickers have, "
             "inside their own history (expected one close per day of the union calendar; "
-            "pass fill_gaps=True to forward-fill them):\n" + "\n".join(lines)
+            "add the missing days' closes to those files):\n" + "\n".join(lines)
         )
 
 
@@ -111,6 +111,8 @@ def save_price_directory(
     """
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', was {fmt!r}")
+    import pandas as pd  # here, not at import: reading prices must not pay pandas' start-up
+
     directory = Path(path)
     directory.mkdir(parents=True, exist_ok=True)
     present = ticker_files(directory)
@@ -145,6 +147,8 @@ def save_price_directory(
 
 def read_closes(path: Path, ticker: str) -> pd.Series:
     """Return one price file's closes by ascending date (name: ``ticker``); check every row."""
+    import pandas as pd  # here, not at import: reading prices must not pay pandas' start-up
+
     series = _read_series(path, ticker)
     index = pd.DatetimeIndex(series.dates.astype("datetime64[ns]"), name=DATE_COLUMN)
     return pd.Series(series.closes, index=index, name=ticker)
@@ -190,14 +194,25 @@ def _synthetic_tickers(directory: Path) -> frozenset[str]:
 def _read_table(path: Path) -> pa.Table:
     try:
         if path.suffix.lower() == ".csv":
-            return pv.read_csv(
-                path,
-                read_options=pv.ReadOptions(use_threads=False),
-                convert_options=pv.ConvertOptions(column_types={DATE_COLUMN: pa.string()}),
-            )
+            return _read_csv(path)
+        import pyarrow.parquet as pq  # only for parquet: it adds to every command's start-up
+
         return pq.read_table(path)
     except pa.ArrowInvalid as exc:
         raise PriceFileError(path, f"not a readable {path.suffix[1:]} file ({exc})") from exc
+
+
+def _read_csv(path: Path) -> pa.Table:
+    """Read a CSV with its dates parsed by Arrow, else as text (parsed, and errors located, later)."""
+    options = pv.ReadOptions(use_threads=False)
+    try:
+        return pv.read_csv(path, read_options=options, convert_options=_csv_dates_as(pa.date32()))
+    except pa.ArrowInvalid:  # a date Arrow cannot read: _parse_dates names the row
+        return pv.read_csv(path, read_options=options, convert_options=_csv_dates_as(pa.string()))
+
+
+def _csv_dates_as(kind: pa.DataType) -> pv.ConvertOptions:
+    return pv.ConvertOptions(column_types={DATE_COLUMN: kind})
 
 
 def _read_series(path: Path, ticker: str) -> _Series:
@@ -230,17 +245,25 @@ def _read_series(path: Path, ticker: str) -> _Series:
 
 def _parse_dates(path: Path, column: pa.ChunkedArray) -> DateArray:
     """Parse ``YYYY-MM-DD`` text (any time part ignored) or dates/timestamps (wall clock)."""
+    # pyarrow.compute is imported only where needed: loading it slows every command's start.
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        import pyarrow.compute as pc
+
         head = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(column), 0, 10)
         parsed = pc.strptime(head, format="%Y-%m-%d", unit="s", error_is_null=True)
-    elif pa.types.is_timestamp(kind):
-        parsed = pc.local_timestamp(column) if kind.tz is not None else column
-    elif pa.types.is_date(kind):
+    elif pa.types.is_timestamp(kind) and kind.tz is not None:
+        import pyarrow.compute as pc
+
+        parsed = pc.local_timestamp(column)
+    elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         parsed = column
     else:
         raise PriceFileError(path, f"expected '{DATE_COLUMN}' to hold dates, found type {kind}")
-    days: DateArray = parsed.cast(pa.date32()).to_numpy().astype("datetime64[D]")
+    as_dates = parsed if pa.types.is_date32(parsed.type) else parsed.cast(pa.date32())
+    epoch_days, valid = _numpy_of(as_dates, np.int32)
+    days: DateArray = epoch_days.astype("datetime64[D]")
+    days[~valid] = np.datetime64("NaT")
     bad = np.flatnonzero(np.isnat(days))
     if bad.size:
         row = int(bad[0])
@@ -253,10 +276,34 @@ def _parse_dates(path: Path, column: pa.ChunkedArray) -> DateArray:
     return days
 
 
+def _numpy_of(
+    column: pa.ChunkedArray, dtype: type[np.generic]
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
+    """Return a fixed-width column's values and validity, copied from its Arrow buffers.
+
+    pyarrow's ``to_numpy`` converts through its pandas layer and imports pandas, which
+    would double the start-up time of ``alchemiser eval``; the buffers hold the same values.
+    """
+    array = column.combine_chunks()
+    size, width = len(array), np.dtype(dtype).itemsize
+    if size == 0:
+        return np.empty(0, dtype=dtype), np.empty(0, dtype=np.bool_)
+    validity, data = array.buffers()[:2]
+    values = np.frombuffer(data, dtype=dtype, count=size, offset=array.offset * width).copy()
+    if validity is None or array.null_count == 0:
+        return values, np.ones(size, dtype=np.bool_)
+    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+    return values, bits[array.offset : array.offset + size].astype(np.bool_)
+
+
 def _parse_closes(path: Path, dates: DateArray, column: pa.ChunkedArray) -> FloatArray:
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-        closes: FloatArray = column.cast(pa.float64()).to_numpy()
+        as_floats = column if pa.types.is_float64(column.type) else column.cast(pa.float64())
+        closes, valid = _numpy_of(as_floats, np.float64)
+        closes[~valid] = np.nan
     else:
+        import pandas as pd  # rare (text in the price column): keep start-up free of pandas
+
         closes = pd.to_numeric(column.to_pandas(), errors="coerce").to_numpy(
             dtype=np.float64, na_value=np.nan
         )

@@ -89,7 +89,7 @@ class DemoMarketData:
         """Say loudly that the prices are synthetic."""
         return (
             f"SYNTHETIC demo market (not market data): {len(self.market.tickers)} tickers, "
-            f"weekdays {DEMO_START} to {self.end}"
+            f"NYSE sessions {DEMO_START} to {self.market.day(len(self.market.dates) - 1)}"
         )
 
 

@@ -4,9 +4,10 @@ Synthetic series are NOT market data. They exist so that plumbing, speed tests a
 local demo run without a data directory, and every PriceHistory built here lists its
 synthetic tickers in ``.synthetic`` so a report can say so.
 
-Each ticker follows its own geometric random walk whose daily log return on a given
-weekday depends only on (namespace, ticker, date): the walk is drawn once on the
-Monday-to-Friday calendar from ``EPOCH`` and then sampled at the requested dates. So two
+A synthetic market (``synthetic_market``, the local demo) trades on the NYSE calendar:
+no bars on weekends or exchange holidays. Each ticker follows its own geometric random
+walk whose daily log return on a given weekday depends only on (namespace, ticker,
+date): the walk is drawn once on the Monday-to-Friday calendar from ``EPOCH`` and then sampled at the requested dates. So two
 windows that overlap see the same returns on the days they share, and a holiday simply
 folds its return into the next trading day. Returns are Student-t (5 degrees of
 freedom, scaled to the ticker's volatility) because real daily returns have fat tails,
@@ -20,9 +21,11 @@ the same in every process and on every machine for a given numpy version.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +38,7 @@ MIN_START_PRICE, MAX_START_PRICE = 20.0, 200.0
 _TAIL_DF = 5.0
 _MAX_SHOCK_SIGMAS = 4.0
 SYNTHETIC_SOURCE = "synthetic"
+NYSE_CALENDAR_START = "1990-01-02"
 
 # The 51 tickers of the reference data set plus the few more that its fully or nearly
 # covered strategies use (FTLS, SMH, USD): enough for every demo book.
@@ -87,16 +91,31 @@ def business_days(start: date, end: date) -> npt.NDArray[np.datetime64]:
     return days[np.is_busday(days)]
 
 
-def synthetic_market(tickers: Iterable[str], start: date, end: date) -> PriceHistory:
-    """Return a fully synthetic market for ``tickers`` on the weekdays of [start, end].
+def nyse_sessions(start: date, end: date) -> npt.NDArray[np.datetime64]:
+    """Return the NYSE trading sessions in [start, end] (no weekends, no exchange holidays)."""
+    if end < start:
+        raise ValueError(f"end must be on or after start ({start}), was {end}")
+    calendar = _nyse()
+    first, last = calendar.first_session.date(), calendar.last_session.date()
+    if start < first or end > last:
+        raise ValueError(
+            f"the NYSE calendar covers {first} to {last}; a synthetic market from {start} to "
+            f"{end} is outside it"
+        )
+    sessions = calendar.sessions_in_range(start.isoformat(), end.isoformat())
+    return np.asarray(sessions.values.astype("datetime64[D]"))
 
-    The calendar is Monday to Friday: US exchange holidays are not removed, which does
-    not matter for data whose values carry no meaning.
+
+def synthetic_market(tickers: Iterable[str], start: date, end: date) -> PriceHistory:
+    """Return a fully synthetic market for ``tickers`` on the NYSE sessions of [start, end].
+
+    The calendar is the exchange's (no bars on weekends or NYSE holidays), so a run on
+    the demo market trades exactly on the days a real one would.
     """
     wanted = tuple(dict.fromkeys(tickers))
-    dates = business_days(start, end)
+    dates = nyse_sessions(start, end)
     if dates.size == 0:
-        raise ValueError(f"no weekday between {start} and {end}")
+        raise ValueError(f"no NYSE trading session between {start} and {end}")
     return PriceHistory(
         dates=dates,
         tickers=wanted,
@@ -152,6 +171,15 @@ def with_stand_ins(
             if t in wanted and t not in stand_ins
         },
     )
+
+
+@functools.cache
+def _nyse() -> Any:
+    # Imported and built on first use (about 1 s): the engine commands never need it.
+    # The same arguments as the simulated broker's, so exchange_calendars builds it once.
+    import exchange_calendars as xcals
+
+    return xcals.get_calendar("XNYS", start=NYSE_CALENDAR_START)
 
 
 def _stack(columns: list[FloatArray], rows: int) -> FloatArray:

@@ -23,6 +23,7 @@ from alchemiser.cycle.models import (
     BookStatus,
     CyclePlan,
     FailureNotice,
+    NetOrder,
     OrderPlan,
     OrderResult,
     ReconcileResult,
@@ -42,9 +43,11 @@ from alchemiser.reporting.document import (
     signed_money,
     weights,
 )
+from alchemiser.reporting.wording import order_outcome
 
 _FAILED_BOOK = BookStatus.FAILED.value.upper()
 _UNFILLED = (OrderState.FAILED, OrderState.SKIPPED)
+_NOTHING_FILLED_WORDS = ("failed", "skipped")  # how order_outcome says these states
 _STACK_LINES = 8
 _ENDED = {"FAILED": "FAILED", "TIMED_OUT": "TIMED OUT", "ABORTED": "was ABORTED"}
 _SUBJECT_SUMMARY_MAX = 120
@@ -82,6 +85,10 @@ class _Run:
     @property
     def failed_books(self) -> list[BookOutcome]:
         return [b for b in self.books if b.status == BookStatus.FAILED]
+
+    @property
+    def planned_orders(self) -> list[NetOrder]:
+        return [*self.orders.sell_orders, *self.orders.buy_orders] if self.orders else []
 
     @property
     def results(self) -> list[OrderResult]:
@@ -209,7 +216,7 @@ def _book_row(book: BookOutcome) -> tuple[str, ...]:
     return (
         book.book_id,
         book.strategy,
-        _FAILED_BOOK if book.status == BookStatus.FAILED else book.status.value,
+        _FAILED_BOOK if book.status == BookStatus.FAILED else book.status.value.replace("_", " "),
         readable_error(book.reason) or NONE,
         weights(book.target_weights),
         positions(book.positions),
@@ -227,21 +234,34 @@ def _failed_book_line(book: BookOutcome) -> str:
 
 def _orders_section(run: _Run) -> Section:
     headers = ("Symbol", "Side", "Qty", "Filled", "Avg price", "State", "Reason")
+    planned = {o.client_order_id: o for o in run.planned_orders}
     rows = [
         (r.symbol, r.side.value, quantity(r.requested_qty), quantity(r.filled_qty),
-         money(r.avg_price) if r.avg_price is not None else NONE, r.state.value,
+         money(r.avg_price) if r.avg_price is not None else NONE, _order_words(r, planned),
          readable_error(r.reason) or NONE)
         for r in run.results
     ]  # fmt: skip
-    if not rows and run.orders is not None:  # planned, not executed or not reconciled
+    if not rows and run.orders is not None:  # planned; not executed, or not reconciled
         rows = [
             (o.symbol, o.side.value, quantity(o.qty), NONE, NONE, OrderState.PLANNED.value, NONE)
-            for o in [*run.orders.sell_orders, *run.orders.buy_orders]
+            for o in run.planned_orders
         ]
     if not rows:
         return Section("Orders", lines=["No order."])
-    loud = frozenset(state.value for state in _UNFILLED)
+    loud = frozenset(_NOTHING_FILLED_WORDS)
     return Section("Orders", table=Table(headers, rows, loud=loud))
+
+
+def _order_words(result: OrderResult, planned: dict[str, NetOrder]) -> str:
+    order = planned.get(result.client_order_id)
+    return order_outcome(
+        result.side,
+        result.requested_qty,
+        order.ref_price if order is not None else None,
+        result.filled_qty,
+        result.avg_price,
+        result.state,
+    )
 
 
 def _netting_section(orders: OrderPlan | None) -> list[Section]:
