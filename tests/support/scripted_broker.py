@@ -43,6 +43,7 @@ from alchemiser.broker.errors import (
 from alchemiser.broker.models import (
     Account,
     AssetInfo,
+    CashActivity,
     MarketClock,
     Order,
     OrderRequest,
@@ -250,6 +251,9 @@ class ScriptedBroker:
         if live.pending is not None and live.polls >= live.pending.after_polls:
             self._apply_fill(live)
         return live.order
+
+    def cash_activities(self) -> list[CashActivity]:
+        return []
 
     def cancel_order(self, order_id: str) -> None:
         live = self._live(order_id)

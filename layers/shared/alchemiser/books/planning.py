@@ -1,7 +1,8 @@
 """Plan one book's rebalance: from the engine's target weights to the book's own trades.
 
-A book trades against its own capital (account equity x share) and its own positions
-(its open FIFO lots), never the account's totals:
+A book trades against its own capital (its NAV: its own cash plus its lots at the
+day's prices, ``alchemiser.books.cash``) and its own positions (its open FIFO lots),
+never the account's totals:
 
 * target value  = weight x capital x deployment_pct
 * cash          = capital - market value of the book's positions (may be negative

@@ -76,6 +76,26 @@ class Account(_Frozen):
     currency: str = "USD"
 
 
+class CashActivityKind(StrEnum):
+    """A cash move of the account that is not a trade (Alpaca's non-trade activities)."""
+
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    FEE = "fee"
+    INTEREST = "interest"
+    DIVIDEND = "dividend"
+
+
+class CashActivity(_Frozen):
+    """One non-trade cash move: ``amount`` signed (a withdrawal or a fee is < 0), in cents."""
+
+    id: str
+    day: date
+    kind: CashActivityKind
+    amount: Decimal
+    symbol: str = ""  # a dividend's symbol
+
+
 class Position(_Frozen):
     symbol: str
     qty: Decimal

@@ -8,6 +8,7 @@ from typing import Protocol
 from alchemiser.broker.models import (
     Account,
     AssetInfo,
+    CashActivity,
     MarketClock,
     Order,
     OrderRequest,
@@ -43,3 +44,7 @@ class Broker(Protocol):
     def get_order(self, order_id: str) -> Order: ...
 
     def cancel_order(self, order_id: str) -> None: ...
+
+    def cash_activities(self) -> list[CashActivity]:
+        """Return the account's non-trade cash moves (deposits, withdrawals, fees, ...)."""
+        ...

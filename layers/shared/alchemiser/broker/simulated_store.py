@@ -58,6 +58,12 @@ CREATE TABLE IF NOT EXISTS fills (
     session_day TEXT NOT NULL,
     filled_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS activities (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    session_day TEXT NOT NULL
+);
 """
 
 _OPEN = tuple(s.value for s in OrderStatus if not s.terminal)
@@ -230,6 +236,21 @@ class StoreTransaction:
             (order.id, order.symbol, order.side.value, str(qty), str(price), day.isoformat(),
              at.isoformat()),
         )  # fmt: skip
+
+    def add_activity(self, kind: str, amount: Decimal, day: date) -> int:
+        """Move the cash by ``amount`` and record why; return the activity's number."""
+        self.set_cash(self.state().cash + amount)
+        cursor = self._conn.execute(
+            "INSERT INTO activities (kind, amount, session_day) VALUES (?, ?, ?)",
+            (kind, str(amount), day.isoformat()),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def activities(self) -> list[tuple[int, str, Decimal, date]]:
+        rows = self._conn.execute(
+            "SELECT seq, kind, amount, session_day FROM activities ORDER BY seq"
+        ).fetchall()
+        return [(r[0], r[1], Decimal(r[2]), date.fromisoformat(r[3])) for r in rows]
 
     def last_trade_day(self) -> date | None:
         row = self._conn.execute("SELECT MAX(session_day) FROM fills").fetchone()

@@ -64,6 +64,7 @@ class DaySetup(BaseModel):
     run_at: datetime
     data_source: str
     warnings: list[str] = []
+    rebalanced: bool = False  # the capital policy rebalanced today (alchemiser.cycle.capital)
 
 
 def setup_key(run_id: str) -> str:
@@ -122,6 +123,10 @@ class RunArtifacts:
     def __init__(self, store: ObjectStore, run_id: str) -> None:
         self.store = store
         self.run_id = run_id
+
+    def setup(self) -> DaySetup | None:
+        """Return what PlanCycle fixed for the run (None before it did)."""
+        return find_model(self.store, setup_key(self.run_id), DaySetup)
 
     def day(self) -> CyclePlan:
         """Return this attempt's plan of the day (PlanCycle has run)."""

@@ -15,7 +15,7 @@ from alchemiser.broker.errors import BrokerError, TransientBrokerError
 from alchemiser.cycle.artifacts import RunArtifacts
 from alchemiser.cycle.idempotency import run_once
 from alchemiser.cycle.messages import BookDone, BookRef
-from alchemiser.cycle.models import BookPlan, BookStatus, BookTask
+from alchemiser.cycle.models import BookMode, BookPlan, BookStatus, BookTask
 from alchemiser.dsl.engine import WarmupError, evaluate_on
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import Program, compile_symphony
@@ -105,6 +105,8 @@ def _evaluate(task: BookTask, deps: Dependencies) -> BookPlan:
 
 
 def _plan(task: BookTask, deps: Dependencies) -> BookPlan:
+    if task.mode is BookMode.RETIRED:
+        return _plan_exit(task, deps)
     symphony = load_symphony(deps.strategies_dir / task.strategy)
     program = compile_symphony(symphony)
     lots = deps.ledger.open_lots(task.book_id)
@@ -127,12 +129,15 @@ def _plan(task: BookTask, deps: Dependencies) -> BookPlan:
     scheduled = bool(
         candidate_days(history.dates, symphony.frequency, symphony.meta.rebalance_threshold)[-1]
     )
+    capital = _nav(task.cash, positions, prices)
+    if not capital > 0:
+        return _no_capital(task, allocation.weights, capital, positions, prices, trace_key)
     plan = plan_book_rebalance(
         run_id=task.run_id,
         book_id=task.book_id,
         strategy=task.strategy,
         target_weights=allocation.weights,
-        capital=(task.account_equity * task.share).quantize(Decimal("0.01")),
+        capital=capital,
         positions=positions,
         prices=prices,
         assets=assets,
@@ -145,6 +150,66 @@ def _plan(task: BookTask, deps: Dependencies) -> BookPlan:
             update={"reason": f"{plan.reason}; {data_note}" if plan.reason else data_note}
         )
     return plan.model_copy(update={"trace_key": trace_key})
+
+
+def _nav(cash: Decimal, positions: dict[str, Decimal], prices: dict[str, Decimal]) -> Decimal:
+    """Return the book's NAV: its own cash and its lots at the day's prices."""
+    return cash + sum((q * prices[s] for s, q in positions.items()), Decimal(0))
+
+
+def _no_capital(
+    task: BookTask,
+    weights: dict[str, float],
+    nav: Decimal,
+    positions: dict[str, Decimal],
+    prices: dict[str, Decimal],
+    trace_key: str,
+) -> BookPlan:
+    """Hold a book with no capital (not funded yet: the pool had none for it)."""
+    return BookPlan(
+        run_id=task.run_id,
+        book_id=task.book_id,
+        strategy=task.strategy,
+        status=BookStatus.HELD,
+        reason=(
+            f"no capital to trade: NAV ${nav:,.2f} (the pool had nothing for this book yet; "
+            "it is funded when the pool has cash or at the next capital rebalance)"
+        ),
+        target_weights={s: to_decimal(w) for s, w in weights.items()},
+        capital=nav,
+        cash=task.cash,
+        positions=positions,
+        prices=prices,
+        trace_key=trace_key,
+    )
+
+
+def _plan_exit(task: BookTask, deps: Dependencies) -> BookPlan:
+    """Plan a retired book's full exit: every lot sold, no symphony needed."""
+    positions = positions_of(deps.ledger.open_lots(task.book_id))
+    held = sorted(positions)
+    history = deps.market.history(held, task.trading_date)
+    last = len(history.dates) - 1
+    prices = {
+        s: to_decimal(float(history.column(s)[last])).quantize(Decimal("0.0001")) for s in held
+    }
+    plan = plan_book_rebalance(
+        run_id=task.run_id,
+        book_id=task.book_id,
+        strategy=task.strategy,
+        target_weights={},
+        capital=_nav(task.cash, positions, prices),
+        positions=positions,
+        prices=prices,
+        assets={s: deps.broker.asset(s) for s in held},
+        settings=deps.settings,
+        threshold=None,
+        scheduled_day=True,
+    )
+    note = (
+        "retired: no longer in books.yaml; every position is sold, then its cash goes to the pool"
+    )
+    return plan.model_copy(update={"reason": f"{plan.reason}; {note}" if plan.reason else note})
 
 
 def _check_quality(task: BookTask, program: Program, history: PriceHistory, held: list[str]) -> str:

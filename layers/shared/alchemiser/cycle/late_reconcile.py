@@ -21,6 +21,7 @@ from alchemiser.cycle.artifacts import RunArtifacts
 from alchemiser.cycle.reconcile import reconcile_run
 from alchemiser.execution.walk import walk_client_order_ids
 from alchemiser.ledger.models import OrderRecord, OrderState, RunRecord, RunStatus
+from alchemiser.money import to_cents
 from alchemiser.runtime import Dependencies
 
 
@@ -91,6 +92,10 @@ def _with_broker_fills(record: OrderRecord, placed: list[Order]) -> OrderRecord:
             "avg_fill_price": spent / filled,
             "state": OrderState.FILLED if filled >= record.qty else OrderState.PARTIALLY_FILLED,
             "broker_order_ids": tuple(o.id for o in placed),
+            "notional": sum(
+                (to_cents(o.filled_qty * (o.filled_avg_price or Decimal(0))) for o in placed),
+                Decimal(0),
+            ),
             "reason": record.reason or "fills read from the broker by the next day's run",
         }
     )

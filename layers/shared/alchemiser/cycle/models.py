@@ -45,6 +45,13 @@ class CycleRequest(_State):
     options: CycleOptions = CycleOptions()
 
 
+class BookMode(StrEnum):
+    """How a book takes part in the day."""
+
+    LIVE = "live"  # configured: evaluated, planned and traded
+    RETIRED = "retired"  # the ledger has it, the configuration no longer: exited fully
+
+
 class BookTask(_State):
     """One item of the EvaluateBooks Map."""
 
@@ -52,10 +59,12 @@ class BookTask(_State):
     stage: str
     trading_date: date
     book_id: str
-    strategy: str  # file name in strategies/
-    share: Decimal = Field(gt=0, le=1)
+    strategy: str  # file name in strategies/ ("" for a retired book)
+    share: Decimal = Field(ge=0, le=1)  # target share (0: a retired book)
     account_equity: Decimal
     blocked_reason: str = ""
+    cash: Decimal = Decimal(0)  # the book's own cash after the day's capital transfers
+    mode: BookMode = BookMode.LIVE
 
 
 class CyclePlan(_State):
@@ -190,6 +199,7 @@ class OrderResult(_State):
     state: OrderState
     broker_order_ids: list[str] = Field(default_factory=list)
     reason: str = ""
+    notional: Decimal | None = None  # the broker's cents for the fills (OrderRecord.notional)
 
 
 class BuyGate(_State):
@@ -227,8 +237,25 @@ class BookOutcome(_State):
     target_weights: dict[str, Decimal] = Field(default_factory=dict)
     positions: dict[str, Decimal] = Field(default_factory=dict)
     cash: Decimal = Decimal(0)
-    equity: Decimal = Decimal(0)
+    equity: Decimal = Decimal(0)  # the book's NAV: its cash + its positions at the day's marks
     pnl: Pnl | None = None
+    mode: BookMode = BookMode.LIVE
+    transfers: Decimal = Decimal(0)  # capital moved in today (< 0: out)
+    twr_day: Decimal | None = None
+    twr_inception: Decimal | None = None
+
+
+class AccountOutcome(_State):
+    """The account after the day: the pool, its NAV against the broker's equity, returns."""
+
+    pool: Decimal
+    nav: Decimal
+    broker_equity: Decimal
+    unexplained: Decimal  # broker equity - NAV: 0 on the simulated broker
+    flows: Decimal = Decimal(0)
+    twr_day: Decimal | None = None
+    twr_inception: Decimal | None = None
+    transfers: list[str] = Field(default_factory=list)  # the day's transfers, in words
 
 
 class DriftLine(_State):
@@ -246,6 +273,7 @@ class ReconcileResult(_State):
     account_pnl: Pnl
     drift: list[DriftLine] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    account: AccountOutcome | None = None
 
 
 class NotifyResult(_State):

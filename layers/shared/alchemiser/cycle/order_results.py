@@ -34,6 +34,7 @@ def result_of(record: OrderRecord) -> OrderResult:
         state=record.state,
         broker_order_ids=list(record.broker_order_ids),
         reason=record.reason,
+        notional=record.notional,
     )
 
 
@@ -70,6 +71,7 @@ def phase_results(ledger: Ledger, run_id: str, orders: Sequence[NetOrder]) -> li
                 requested_qty=order.qty,
                 filled_qty=filled,
                 avg_price=record.avg_fill_price if record is not None else None,
+                notional=record.notional if record is not None else None,
                 state=OrderState.PARTIALLY_FILLED if filled > 0 else OrderState.FAILED,
                 reason=UNFINISHED,
             )

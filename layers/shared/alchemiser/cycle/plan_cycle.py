@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
-from alchemiser.books.config import BookConfig, load_books
+from alchemiser.books.config import BookConfig, StageConfig, load_stage
 from alchemiser.broker.models import TradingSession
 from alchemiser.cycle.artifacts import DaySetup, day_key, put_model, setup_key
+from alchemiser.cycle.capital import settle_capital
 from alchemiser.cycle.days import MARKET_TIMEZONE, run_id_for
 from alchemiser.cycle.drift import books_total, measure_drift, with_unreconciled_fills
 from alchemiser.cycle.idempotency import run_once_stored
 from alchemiser.cycle.late_reconcile import reconcile_earlier_days, refresh_from_broker
 from alchemiser.cycle.messages import CycleStart
-from alchemiser.cycle.models import BookTask, CyclePlan, CycleRequest
+from alchemiser.cycle.models import BookMode, BookTask, CyclePlan, CycleRequest
 from alchemiser.cycle.run_claim import claim_day
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import compile_symphony
@@ -114,25 +116,38 @@ class _SetupRequest(BaseModel):
 
 
 def _fix_day(request: _SetupRequest, deps: Dependencies) -> DaySetup:
-    books = _books(request.stage, deps)
+    stage = _stage(request.stage, deps)
+    books = list(stage.books)
     account = deps.broker.account()
     if account.trading_blocked:
         raise ConfigurationError("the broker account is blocked from trading")
     if account.equity <= 0:
         raise DataError(f"account equity must be > 0 to plan books, was {account.equity}")
     warnings = _check_data_fresh(books, request.trading_date, deps)
+    capital = settle_capital(request.run_id, request.trading_date, stage, deps)
     run_at = request.close - timedelta(minutes=deps.settings.minutes_before_close)
+    common = {
+        "run_id": request.run_id,
+        "stage": request.stage,
+        "trading_date": request.trading_date,
+        "account_equity": account.equity,
+    }
     tasks = [
         BookTask(
-            run_id=request.run_id,
-            stage=request.stage,
-            trading_date=request.trading_date,
-            book_id=b.id,
-            strategy=b.strategy,
-            share=b.share,
-            account_equity=account.equity,
+            **common, book_id=b.id, strategy=b.strategy, share=b.share, cash=capital.cash[b.id]
         )
         for b in books
+    ]
+    tasks += [
+        BookTask(
+            **common,
+            book_id=b,
+            strategy="",
+            share=Decimal(0),
+            cash=capital.cash[b],
+            mode=BookMode.RETIRED,
+        )
+        for b in capital.retired
     ]
     return DaySetup(
         run_id=request.run_id,
@@ -142,7 +157,8 @@ def _fix_day(request: _SetupRequest, deps: Dependencies) -> DaySetup:
         books=tasks,
         run_at=run_at,
         data_source=deps.market.describe(),
-        warnings=warnings,
+        warnings=[*warnings, *capital.warnings],
+        rebalanced=capital.rebalanced,
     )
 
 
@@ -170,12 +186,12 @@ def _completed_run(stage: str, day: date, deps: Dependencies) -> RunRecord | Non
     return None
 
 
-def _books(stage: str, deps: Dependencies) -> list[BookConfig]:
+def _stage(stage: str, deps: Dependencies) -> StageConfig:
     path = deps.strategies_dir / deps.settings.books_file
-    books = load_books(path, stage)
-    if not books:
+    config = load_stage(path, stage)
+    if not config.books:
         raise ConfigurationError(f"{path}: stage {stage!r} has no books")
-    return books
+    return config
 
 
 def _check_data_fresh(books: list[BookConfig], day: date, deps: Dependencies) -> list[str]:

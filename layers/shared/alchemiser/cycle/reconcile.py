@@ -1,4 +1,5 @@
-"""Reconcile: fills into the ledger per book, each book's snapshot and P&L, and drift.
+"""Reconcile: fills (with their cash) into the ledger per book, each book's snapshot, NAV,
+returns and P&L, the account's snapshot (pool, NAV against the broker's equity), drift.
 
 Everything is read back, never passed in: the day's books and plans from the stored
 step outputs (``alchemiser.cycle.artifacts``), what each order did from the ledger's
@@ -13,14 +14,16 @@ from decimal import Decimal
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from alchemiser.books.attribution import attribute_crosses, attribute_fills
-from alchemiser.broker.models import OrderSide
+from alchemiser.books.cash import with_cash
 from alchemiser.cycle.artifacts import RunArtifacts, get_model, put_model, reconcile_key
+from alchemiser.cycle.capital import retire_transfers
 from alchemiser.cycle.drift import books_total, measure_drift
 from alchemiser.cycle.messages import PlanRef, ReconcileDone
 from alchemiser.cycle.models import (
+    AccountOutcome,
+    BookMode,
     BookOutcome,
     BookPlan,
-    BookStatus,
     BookTask,
     CyclePlan,
     DriftLine,
@@ -29,10 +32,17 @@ from alchemiser.cycle.models import (
     ReconcileResult,
 )
 from alchemiser.cycle.order_results import executed_results
+from alchemiser.cycle.snapshots import account_snapshot, book_returns, market_value, marks
 from alchemiser.ledger.lots import cost_basis, positions_of
-from alchemiser.ledger.models import BookSnapshot, FillRecord, OrderState
+from alchemiser.ledger.models import (
+    AccountSnapshot,
+    BookSnapshot,
+    FillRecord,
+    OrderState,
+    Transfer,
+)
 from alchemiser.ledger.pnl import account_pnl, book_pnl
-from alchemiser.money import to_cents, to_decimal
+from alchemiser.money import to_cents
 from alchemiser.reporting.wording import settled_book_status
 from alchemiser.runtime import Dependencies
 
@@ -66,11 +76,23 @@ def reconcile_run(run_id: str, attempt: OrderPlan, deps: Dependencies) -> Reconc
     fixed = artifacts.order_plan()
     results = executed_results(deps.ledger, run_id, fixed)
     if fixed is not None:
-        deps.ledger.record_fills(
-            _fills(fixed, results, plans, deps, complete=not attempt.blocked_reason)
-        )
+        deps.ledger.record_fills(_fills(fixed, results, plans, complete=not attempt.blocked_reason))
+    retired = [t.book_id for t in day.books if t.mode is BookMode.RETIRED]
+    deps.ledger.record_transfers(retire_transfers(run_id, day.trading_date, deps.ledger, retired))
     run_fills = deps.ledger.fills(run_id)
-    outcomes = [_snapshot(t, plans.get(t.book_id), run_fills, day, deps) for t in day.books]
+    transfers = deps.ledger.transfers_on(day.trading_date)
+    symbols = {s for t in day.books for s in positions_of(deps.ledger.open_lots(t.book_id))}
+    prices = marks(symbols, day.trading_date, deps)
+    cash = deps.ledger.cash_accounts()
+    outcomes = [
+        _snapshot(t, plans.get(t.book_id), run_fills, day, deps, (prices, cash, transfers))
+        for t in day.books
+    ]
+    setup = artifacts.setup()
+    account = account_snapshot(
+        run_id, day.trading_date, deps, transfers, setup.rebalanced if setup else False
+    )
+    deps.ledger.put_account_snapshot(account)
     drift = measure_drift(books_total(deps.ledger), deps.broker.positions())
     result = ReconcileResult(
         run_id=run_id,
@@ -79,10 +101,37 @@ def reconcile_run(run_id: str, attempt: OrderPlan, deps: Dependencies) -> Reconc
         orders=list(results.values()),
         account_pnl=account_pnl([o.pnl for o in outcomes if o.pnl is not None]),
         drift=drift,
-        warnings=_warnings(attempt, results, drift, artifacts),
+        warnings=_warnings(attempt, results, drift, artifacts) + _unexplained(account),
+        account=AccountOutcome(
+            pool=account.pool,
+            nav=account.nav,
+            broker_equity=account.broker_equity,
+            unexplained=account.difference,
+            flows=account.flows,
+            twr_day=account.twr_day,
+            twr_inception=account.twr_inception,
+            transfers=[_describe(t) for t in transfers],
+        ),
     )
     put_model(deps.store, reconcile_key(run_id), result)
     return result
+
+
+def _unexplained(account: AccountSnapshot) -> list[str]:
+    if account.difference == 0:
+        return []
+    return [
+        f"unexplained: the broker's equity ${account.broker_equity:,.2f} differs from the "
+        f"books and the pool (${account.nav:,.2f}) by ${account.difference:,.2f}; "
+        "no cash move the ledger knows explains it"
+    ]
+
+
+def _describe(transfer: Transfer) -> str:
+    return (
+        f"{transfer.reason.value}: ${transfer.amount:,.2f} {transfer.source} -> "
+        f"{transfer.destination} ({transfer.detail})"
+    )
 
 
 def _warnings(
@@ -108,12 +157,12 @@ def _fills(
     plan: OrderPlan,
     results: dict[str, OrderResult],
     plans: dict[str, BookPlan],
-    deps: Dependencies,
     *,
     complete: bool,
 ) -> list[FillRecord]:
-    """Turn each order's fills into per-book fills (with its crosses); then the crosses
-    of symbols without an order. ``complete=False``: only orders that filled."""
+    """Turn each order's fills into per-book fills (with its crosses), each with its cash
+    (``alchemiser.books.cash``); then the crosses of symbols without an order.
+    ``complete=False``: only orders that filled."""
     fills: list[FillRecord] = []
     for order in [*plan.sell_orders, *plan.buy_orders]:
         result = results.get(order.client_order_id)
@@ -122,13 +171,19 @@ def _fills(
             continue
         price = result.avg_price if result is not None else None
         crosses = [c for c in plan.crosses if c.symbol == order.symbol]
-        fills += attribute_fills(order, filled, price, crosses)
+        notional = result.notional if result is not None else None
+        fills += with_cash(attribute_fills(order, filled, price, crosses), notional)
     if complete:
         traded = {o.symbol for o in [*plan.sell_orders, *plan.buy_orders]}
         reference = {s: p for book in plans.values() for s, p in book.prices.items()}
         only_crossed = [c for c in plan.crosses if c.symbol not in traded]
-        fills += attribute_crosses(plan.run_id, plan.trading_date, only_crossed, reference)
+        fills += with_cash(
+            attribute_crosses(plan.run_id, plan.trading_date, only_crossed, reference), None
+        )
     return fills
+
+
+_Valuation = tuple[dict[str, Decimal], dict[str, Decimal], list[Transfer]]
 
 
 def _snapshot(
@@ -137,20 +192,18 @@ def _snapshot(
     run_fills: list[FillRecord],
     day: CyclePlan,
     deps: Dependencies,
+    valuation: _Valuation,
 ) -> BookOutcome:
+    """Snapshot one book: its own cash, its lots at the day's marks, its returns."""
+    marks_today, accounts, transfers = valuation
     lots = deps.ledger.open_lots(task.book_id)
     positions = positions_of(lots)
-    prices = _prices(set(positions), plan, day, deps)
-    capital = to_cents(task.account_equity * task.share)
-    if plan is not None and plan.status is not BookStatus.FAILED:
-        cash_before = plan.cash
-    else:
-        cash_before = capital - sum((q * prices[s] for s, q in positions.items()), Decimal(0))
-    cash = cash_before
-    for fill in run_fills:
-        if fill.book_id == task.book_id:
-            cash += -fill.qty * fill.price if fill.side is OrderSide.BUY else fill.qty * fill.price
-    market_value = sum((q * prices[s] for s, q in positions.items()), Decimal(0))
+    prices = {s: marks_today[s] for s in positions}
+    cash = accounts.get(task.book_id, Decimal(0))
+    nav = to_cents(cash + market_value(positions, prices))
+    moved, twr_day, twr_inception = book_returns(
+        deps.ledger, task.book_id, day.trading_date, nav, transfers
+    )
     realised = deps.ledger.realised_pnl(task.book_id)
     pnl = book_pnl(lots, realised, prices)
     deps.ledger.put_snapshot(
@@ -158,15 +211,19 @@ def _snapshot(
             book_id=task.book_id,
             trading_date=day.trading_date,
             run_id=day.run_id,
-            capital=capital,
-            cash=to_cents(cash),
+            capital=to_cents(plan.capital) if plan is not None else nav,
+            cash=cash,
             positions=positions,
-            prices={s: prices[s] for s in positions},
-            market_value=to_cents(market_value),
-            equity=to_cents(cash + market_value),
+            prices=prices,
+            market_value=to_cents(market_value(positions, prices)),
+            equity=nav,
             cost_basis=to_cents(cost_basis(lots)),
             realised_pnl=realised,
             unrealised_pnl=pnl.unrealised,
+            transfers=moved,
+            twr_day=twr_day,
+            twr_inception=twr_inception,
+            mode=task.mode.value,
         )
     )
     return BookOutcome(
@@ -176,22 +233,11 @@ def _snapshot(
         reason=plan.reason if plan is not None else NOT_EVALUATED,
         target_weights=plan.target_weights if plan is not None else {},
         positions=positions,
-        cash=to_cents(cash),
-        equity=to_cents(cash + market_value),
+        cash=cash,
+        equity=nav,
         pnl=pnl,
+        mode=task.mode,
+        transfers=moved,
+        twr_day=twr_day,
+        twr_inception=twr_inception,
     )
-
-
-def _prices(
-    symbols: set[str], plan: BookPlan | None, day: CyclePlan, deps: Dependencies
-) -> dict[str, Decimal]:
-    known = dict(plan.prices) if plan is not None else {}
-    missing = sorted(symbols - set(known))
-    if missing:
-        history = deps.market.history(missing, day.trading_date)
-        last = len(history.dates) - 1
-        for symbol in missing:
-            known[symbol] = to_decimal(float(history.column(symbol)[last])).quantize(
-                Decimal("0.0001")
-            )
-    return known

@@ -10,7 +10,7 @@ from alchemiser.broker.errors import BrokerError
 from alchemiser.broker.models import Order
 from alchemiser.cycle.models import NetOrder, OrderResult
 from alchemiser.ledger.models import OrderRecord, OrderState
-from alchemiser.money import ZERO
+from alchemiser.money import ZERO, to_cents
 
 
 class WalkEnd(StrEnum):
@@ -64,6 +64,14 @@ class WalkFills:
     def remaining(self) -> Decimal:
         return self.order.qty - self.filled
 
+    @property
+    def notional(self) -> Decimal:
+        """Return the cents the broker booked: each broker order's fill rounded to the cent."""
+        return sum(
+            (to_cents(o.filled_qty * (o.filled_avg_price or ZERO)) for o in self.legs.values()),
+            ZERO,
+        )
+
     def avg_price(self) -> Decimal | None:
         filled = self.filled
         return self.spent / filled if filled > 0 else None
@@ -96,6 +104,7 @@ class WalkFills:
             broker_order_ids=tuple(self.legs),
             allocations=tuple(o.allocations),
             reason=self.explanation,
+            notional=self.notional,
         )
 
     def result(self) -> OrderResult:
@@ -112,4 +121,5 @@ class WalkFills:
             state=self.state(),
             broker_order_ids=list(self.legs),
             reason=self.explanation,
+            notional=self.notional,
         )

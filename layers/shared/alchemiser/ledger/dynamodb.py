@@ -13,6 +13,7 @@ records carry it: ledger items never expire).
 | realised P&L (+ book registry)| BOOK#{book_id}   | PNL                   | BOOKS           | {book_id}                |
 | book snapshot                 | BOOK#{book_id}   | SNAP#{trading_date}   |                 |                          |
 | kill switch                   | CONTROL          | KILLSWITCH            |                 |                          |
+| cash, transfers, account snapshots | (``alchemiser.ledger.dynamodb_cash``) |      |                 |                          |
 | idempotency record            | IDEMPOTENCY      | {function}#{hash}     |                 |                          |
 
 Claiming a day is one PutItem of the run item conditioned on the attempts read
@@ -55,8 +56,17 @@ from botocore.exceptions import (
 from pydantic import BaseModel
 
 from alchemiser.errors import TransientError
+from alchemiser.ledger.dynamodb_cash import (
+    ACCOUNT_PK,
+    CASH_PK,
+    add_cash,
+    transfer_key,
+    transfer_transaction,
+    transfers_pk,
+)
 from alchemiser.ledger.lots import apply_fill, apply_fills, ensure_same_fill, fifo_key
 from alchemiser.ledger.models import (
+    AccountSnapshot,
     BookSnapshot,
     FillRecord,
     KillSwitch,
@@ -64,6 +74,7 @@ from alchemiser.ledger.models import (
     OrderRecord,
     RunRecord,
     RunStatus,
+    Transfer,
 )
 
 if TYPE_CHECKING:
@@ -238,6 +249,55 @@ class DynamoDBLedger:
         )
         return BookSnapshot.model_validate(_plain(items[0])) if items else None
 
+    def snapshots(self, book_id: str) -> list[BookSnapshot]:
+        items = self._query_prefix(f"BOOK#{book_id}", "SNAP#")
+        return [BookSnapshot.model_validate(_plain(item)) for item in items]
+
+    # -- cash (alchemiser.ledger.dynamodb_cash) -------------------------------------------
+
+    def record_transfers(self, transfers: Sequence[Transfer]) -> list[Transfer]:
+        """Record each transfer not seen before in its own transaction with both accounts."""
+        recorded: list[Transfer] = []
+        for transfer in transfers:
+            pk, sk = transfer_key(transfer.transfer_id)
+            gsi = {"gsi1pk": transfers_pk(transfer.trading_date), "gsi1sk": transfer.transfer_id}
+            item = _item(transfer, pk=pk, sk=sk, **gsi)
+            writes = transfer_transaction(self.table_name, transfer, item)
+            writes += [
+                {"Update": _add_realised(self.table_name, account, Decimal(0))}
+                for account in (transfer.source, transfer.destination)
+                if not account.startswith("_")  # a book: registered in gsi1 like by a fill
+            ]
+            reasons = self._transact(writes)
+            if reasons is None:
+                recorded.append(transfer)
+                continue
+            stored = self._get(pk, sk)
+            if stored is None:  # a conflicting transaction, not a record: let the step retry
+                raise TransientError(
+                    f"recording transfer {transfer.transfer_id!r} conflicted ({reasons}); retry"
+                )
+            if not Transfer.model_validate(_plain(stored)).same_move(transfer):
+                raise ValueError(
+                    f"transfer {transfer.transfer_id} was recorded differently: {_plain(stored)}"
+                )
+        return recorded
+
+    def transfers_on(self, day: date) -> list[Transfer]:
+        items = self._query("gsi1pk = :pk", {":pk": transfers_pk(day)}, index=GSI1)
+        return [Transfer.model_validate(_plain(item)) for item in items]
+
+    def cash_accounts(self) -> dict[str, Decimal]:
+        items = self._query("pk = :pk", {":pk": CASH_PK})
+        return {str(_plain(i)["account"]): _number(i["amount"]) for i in items}
+
+    def put_account_snapshot(self, snapshot: AccountSnapshot) -> None:
+        self._put(_item(snapshot, pk=ACCOUNT_PK, sk=f"SNAP#{snapshot.trading_date}"))
+
+    def account_snapshots(self) -> list[AccountSnapshot]:
+        items = self._query_prefix(ACCOUNT_PK, "SNAP#")
+        return [AccountSnapshot.model_validate(_plain(item)) for item in items]
+
     # -- control --------------------------------------------------------------------------
 
     def kill_switch(self) -> KillSwitch | None:
@@ -399,11 +459,14 @@ def _fill_transaction(
         "Item": _item(fill, pk=f"RUN#{fill.run_id}", sk=f"FILL#{fill.fill_id}"),
         "ConditionExpression": "attribute_not_exists(pk)",
     }
-    return [
+    items: list[TransactWriteItemTypeDef] = [
         {"Put": fill_put},
         _lots_write(table, fill, version, lots),
         {"Update": _add_realised(table, fill.book_id, realised)},
     ]
+    if fill.cash is not None:
+        items.append({"Update": add_cash(table, fill.book_id, fill.cash)})
+    return items
 
 
 def _lots_write(

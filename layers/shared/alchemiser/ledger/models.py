@@ -72,6 +72,9 @@ class OrderRecord(_Record):
     broker_order_ids: tuple[str, ...] = ()
     allocations: tuple[BookAllocation, ...] = ()
     reason: str = ""
+    # The notional the broker booked for the fills, in cents, each broker order's
+    # fill rounded as the broker rounds it (None: recorded before this was kept).
+    notional: Decimal | None = None
 
 
 class FillSource(StrEnum):
@@ -92,6 +95,10 @@ class FillRecord(_Record):
     price: Decimal = Field(gt=0)
     source: FillSource
     client_order_id: str | None = None
+    # The book's cash for this fill, signed (a buy pays: < 0), in cents: its exact share
+    # of the broker's cash for the order (alchemiser.books.cash). None on fills booked
+    # before books kept their own cash: the upgrade's opening transfer covers those.
+    cash: Decimal | None = None
 
 
 class Lot(_Record):
@@ -106,7 +113,14 @@ class Lot(_Record):
 
 
 class BookSnapshot(_Record):
-    """A book at the end of a trading day (positions by lots, cash, P&L)."""
+    """A book at the end of a trading day (positions by lots, cash, P&L, returns).
+
+    ``equity`` is the book's NAV (cash + positions at the day's prices). ``transfers`` is
+    the capital moved into the book that day (< 0: out), counted at the start of the day;
+    ``twr_day`` = equity / (previous equity + transfers) - 1, ``twr_inception`` chains
+    them (alchemiser.books.returns). Snapshots written before books kept their own cash
+    have no returns (None).
+    """
 
     book_id: str
     trading_date: date
@@ -120,6 +134,71 @@ class BookSnapshot(_Record):
     cost_basis: Decimal
     realised_pnl: Decimal  # cumulative since the book opened
     unrealised_pnl: Decimal
+    transfers: Decimal = Decimal(0)
+    twr_day: Decimal | None = None
+    twr_inception: Decimal | None = None
+    mode: str = "live"  # live, shadow or retired (a book the configuration no longer has)
+
+
+POOL = "_pool"  # the unallocated cash's account (book ids never start with "_")
+EXTERNAL = "_external"  # outside the account: deposits come from it, withdrawals go to it
+
+
+class TransferReason(StrEnum):
+    """Why cash moved between the books, the pool and the outside."""
+
+    OPENING = "opening"  # the account's cash when books first kept their own (or the upgrade)
+    FUND = "fund"  # a new book's capital, from the pool
+    SCHEDULED = "scheduled"  # a monthly or quarterly capital rebalance
+    DRIFT = "drift"  # a threshold capital rebalance
+    RETIRE = "retire"  # a retired book, flat, gives its cash back to the pool
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    FEE = "fee"
+    INTEREST = "interest"
+    DIVIDEND = "dividend"
+    UNEXPLAINED = "unexplained"  # a broker cash move nothing explains, shown, never hidden
+
+
+class Transfer(_Record):
+    """Cash moved from one account to another (a book id, ``POOL`` or ``EXTERNAL``).
+
+    ``transfer_id`` is deterministic, so recording a transfer twice is a no-op.
+    """
+
+    transfer_id: str
+    trading_date: date
+    source: str
+    destination: str
+    amount: Decimal = Field(gt=0)
+    reason: TransferReason
+    detail: str = ""
+    run_id: str = ""
+
+    def same_move(self, other: Transfer) -> bool:
+        """Tell whether ``other`` moves the same cash (a re-run offering it again, any day)."""
+        fields = ("transfer_id", "source", "destination", "amount", "reason")
+        return all(getattr(self, f) == getattr(other, f) for f in fields)
+
+
+class AccountSnapshot(_Record):
+    """The account at the end of a trading day: the pool, the live books, the broker.
+
+    ``nav`` = pool + the live books' NAVs; ``flows`` = deposits - withdrawals that day
+    (fees, interest and dividends are performance). ``difference`` = broker equity - nav:
+    0 on the simulated broker, else what no activity explains.
+    """
+
+    trading_date: date
+    run_id: str
+    pool: Decimal
+    nav: Decimal
+    broker_equity: Decimal
+    difference: Decimal
+    flows: Decimal = Decimal(0)
+    twr_day: Decimal | None = None
+    twr_inception: Decimal | None = None
+    last_rebalance: date | None = None  # the last capital rebalance (capital policy)
 
 
 class KillSwitch(_Record):

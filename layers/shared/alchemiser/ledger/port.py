@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from alchemiser.ledger.models import (
+    AccountSnapshot,
     BookSnapshot,
     FillRecord,
     KillSwitch,
@@ -15,6 +16,7 @@ from alchemiser.ledger.models import (
     OrderRecord,
     RunRecord,
     RunStatus,
+    Transfer,
 )
 
 
@@ -23,7 +25,9 @@ class Ledger(Protocol):
 
     Every list method returns *all* matching items (adapters paginate internally).
     ``record_fills`` is idempotent by ``fill_id`` and applies each new fill to the
-    book's FIFO lots in the same transaction, accumulating realised P&L.
+    book's FIFO lots in the same transaction, accumulating realised P&L and, when the
+    fill carries its cash, the book's cash. ``record_transfers`` is idempotent by
+    ``transfer_id`` and moves the cash of both sides in the same transaction.
     """
 
     def get_run(self, run_id: str) -> RunRecord | None: ...
@@ -72,6 +76,31 @@ class Ledger(Protocol):
         ...
 
     def put_snapshot(self, snapshot: BookSnapshot) -> None: ...
+
+    def snapshots(self, book_id: str) -> list[BookSnapshot]:
+        """Return every snapshot of the book, oldest first."""
+        ...
+
+    def record_transfers(self, transfers: Sequence[Transfer]) -> list[Transfer]:
+        """Record the transfers not seen before (by transfer_id); return the new ones."""
+        ...
+
+    def transfers_on(self, day: date) -> list[Transfer]:
+        """Return the transfers of one trading day, by transfer id."""
+        ...
+
+    def cash_accounts(self) -> dict[str, Decimal]:
+        """Return the cash of every account that has one (books and ``POOL``).
+
+        Empty until books keep their own cash (``alchemiser.books.opening``).
+        """
+        ...
+
+    def put_account_snapshot(self, snapshot: AccountSnapshot) -> None: ...
+
+    def account_snapshots(self) -> list[AccountSnapshot]:
+        """Return every account snapshot, oldest first."""
+        ...
 
     def latest_snapshot(self, book_id: str, on_or_before: date) -> BookSnapshot | None: ...
 

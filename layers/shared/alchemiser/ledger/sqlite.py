@@ -7,6 +7,12 @@ Records are stored as their pydantic JSON (Decimals as exact text); lots as rows
 whose quantities and prices are TEXT columns. Listing order matches the DynamoDB
 adapter: runs by (trading_date, run_id), orders by client_order_id, fills by fill_id,
 open lots by (symbol, opened_on, lot_id), book ids alphabetically.
+
+Schema version 2 adds the books' own cash (``cash``: one row per account, the pool
+included), the ``transfers`` between them and the ``account_snapshots``. A version 1
+file (made before books kept their own cash) is upgraded in place on first use: the
+new tables are created, nothing else changes; the cycle then opens each book's cash
+(``alchemiser.books.opening``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from pathlib import Path
 from alchemiser.errors import ConfigurationError
 from alchemiser.ledger.lots import apply_fill, ensure_same_fill, fifo_key
 from alchemiser.ledger.models import (
+    EXTERNAL,
+    AccountSnapshot,
     BookSnapshot,
     FillRecord,
     KillSwitch,
@@ -29,10 +37,12 @@ from alchemiser.ledger.models import (
     OrderRecord,
     RunRecord,
     RunStatus,
+    Transfer,
 )
 from alchemiser.sqlite_db import connect, enable_wal, execute_waiting, transaction
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_UPGRADABLE = (0, 1, SCHEMA_VERSION)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -59,6 +69,12 @@ CREATE TABLE IF NOT EXISTS snapshots (
     PRIMARY KEY (book_id, trading_date)
 );
 CREATE TABLE IF NOT EXISTS control (name TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cash (account TEXT PRIMARY KEY, amount TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS transfers (
+    transfer_id TEXT PRIMARY KEY, trading_date TEXT NOT NULL, body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transfers_by_day ON transfers (trading_date, transfer_id);
+CREATE TABLE IF NOT EXISTS account_snapshots (trading_date TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
 
 
@@ -196,6 +212,61 @@ class SQLiteLedger:
         )
         return None if body is None else BookSnapshot.model_validate_json(body)
 
+    def snapshots(self, book_id: str) -> list[BookSnapshot]:
+        rows = self._all(
+            "SELECT body FROM snapshots WHERE book_id = ? ORDER BY trading_date", (book_id,)
+        )
+        return [BookSnapshot.model_validate_json(body) for (body,) in rows]
+
+    # -- cash -----------------------------------------------------------------------------
+
+    def record_transfers(self, transfers: Sequence[Transfer]) -> list[Transfer]:
+        """Record the transfers not seen before and move their cash, all in one transaction."""
+        recorded: list[Transfer] = []
+        with self._transaction() as conn:
+            for transfer in transfers:
+                row = conn.execute(
+                    "SELECT body FROM transfers WHERE transfer_id = ?", (transfer.transfer_id,)
+                ).fetchone()
+                if row is not None:
+                    _ensure_same_transfer(Transfer.model_validate_json(row[0]), transfer)
+                    continue
+                conn.execute(
+                    "INSERT INTO transfers (transfer_id, trading_date, body) VALUES (?, ?, ?)",
+                    (
+                        transfer.transfer_id,
+                        transfer.trading_date.isoformat(),
+                        transfer.model_dump_json(),
+                    ),
+                )
+                _add_cash(conn, transfer.source, -transfer.amount)
+                _add_cash(conn, transfer.destination, transfer.amount)
+                recorded.append(transfer)
+        return recorded
+
+    def transfers_on(self, day: date) -> list[Transfer]:
+        rows = self._all(
+            "SELECT body FROM transfers WHERE trading_date = ? ORDER BY transfer_id",
+            (day.isoformat(),),
+        )
+        return [Transfer.model_validate_json(body) for (body,) in rows]
+
+    def cash_accounts(self) -> dict[str, Decimal]:
+        return {
+            account: Decimal(amount)
+            for account, amount in self._all("SELECT account, amount FROM cash ORDER BY account")
+        }
+
+    def put_account_snapshot(self, snapshot: AccountSnapshot) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO account_snapshots (trading_date, body) VALUES (?, ?)",
+            (snapshot.trading_date.isoformat(), snapshot.model_dump_json()),
+        )
+
+    def account_snapshots(self) -> list[AccountSnapshot]:
+        rows = self._all("SELECT body FROM account_snapshots ORDER BY trading_date")
+        return [AccountSnapshot.model_validate_json(body) for (body,) in rows]
+
     # -- control --------------------------------------------------------------------------
 
     def kill_switch(self) -> KillSwitch | None:
@@ -235,6 +306,8 @@ class SQLiteLedger:
             "INSERT INTO fills (run_id, fill_id, book_id, body) VALUES (?, ?, ?, ?)",
             (fill.run_id, fill.fill_id, fill.book_id, fill.model_dump_json()),
         )
+        if fill.cash is not None:
+            _add_cash(conn, fill.book_id, fill.cash)
         row = conn.execute(
             "SELECT realised FROM books WHERE book_id = ?", (fill.book_id,)
         ).fetchone()
@@ -277,10 +350,10 @@ class SQLiteLedger:
             with closing(connect(self.path, self._busy_timeout_s)) as conn:
                 enable_wal(conn, self._what, self._busy_timeout_s)
                 (version,) = conn.execute("PRAGMA user_version").fetchone()
-                if version not in (0, SCHEMA_VERSION):
+                if version not in _UPGRADABLE:
                     raise ConfigurationError(
-                        f"ledger {self.path} has schema version {version}, "
-                        f"expected {SCHEMA_VERSION} (or a new file)"
+                        f"ledger {self.path} has schema version {version}, expected one of "
+                        f"{', '.join(map(str, _UPGRADABLE[1:]))} (or a new file)"
                     )
                 execute_waiting(
                     conn,
@@ -289,6 +362,27 @@ class SQLiteLedger:
                     script=True,
                 )
             self._schema_ready = True
+
+
+def _add_cash(conn: sqlite3.Connection, account: str, amount: Decimal) -> None:
+    """Add ``amount`` to the account's cash; a book's first cash registers the book."""
+    if account == EXTERNAL:
+        return
+    row = conn.execute("SELECT amount FROM cash WHERE account = ?", (account,)).fetchone()
+    total = (Decimal(0) if row is None else Decimal(row[0])) + amount
+    conn.execute(
+        "INSERT OR REPLACE INTO cash (account, amount) VALUES (?, ?)", (account, str(total))
+    )
+    if not account.startswith("_"):
+        conn.execute("INSERT OR IGNORE INTO books (book_id, realised) VALUES (?, '0')", (account,))
+
+
+def _ensure_same_transfer(stored: Transfer, new: Transfer) -> None:
+    if not stored.same_move(new):
+        raise ValueError(
+            f"transfer {new.transfer_id} was recorded as {stored.model_dump_json()}, "
+            f"now offered as {new.model_dump_json()}"
+        )
 
 
 def _replace_run(conn: sqlite3.Connection, run: RunRecord) -> None:

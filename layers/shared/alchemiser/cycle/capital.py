@@ -1,0 +1,197 @@
+"""The day's capital, settled by PlanCycle before any book is evaluated.
+
+In order, each step recorded as transfers of the trading day (``Ledger.record_transfers``,
+idempotent by transfer id, so an attempt that dies half-way is finished by the next):
+
+1. **Open** the books' cash when the ledger has no pool yet (a new account, or a
+   ledger made before books kept their own cash: ``alchemiser.books.opening``).
+2. **Cash the broker moved without a trade** (``Broker.cash_activities``: deposits,
+   withdrawals, fees, interest; dividends too, not yet attributed to the books that
+   held the symbol) goes to or comes from the pool, each activity once
+   (``activity:<id>``), dated the trading day that first sees it.
+3. **Retired books** (the ledger knows them, the stage's configuration does not) are
+   exited by their own plan; one that is flat gives its cash back to the pool.
+4. **The capital policy** (``alchemiser.books.capital_policy.decide_capital``) on each
+   live book's NAV at its last snapshot's prices and the pool: new books are funded,
+   a due capital rebalance moves every book back to its target share. Decided once
+   per run (an attempt that finds this run's capital transfers reuses them).
+
+Each book then plans on its NAV: its cash after these transfers plus its lots at the
+day's prices (``EvaluateBook``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from alchemiser.books.capital_policy import decide_capital
+from alchemiser.books.config import StageConfig
+from alchemiser.books.opening import opening_transfers
+from alchemiser.broker.models import CashActivity, CashActivityKind
+from alchemiser.ledger.models import EXTERNAL, POOL, Transfer, TransferReason
+from alchemiser.ledger.port import Ledger
+from alchemiser.money import ZERO
+from alchemiser.runtime import Dependencies
+
+CAPITAL_REASONS = frozenset({TransferReason.FUND, TransferReason.SCHEDULED, TransferReason.DRIFT})
+_INTO_POOL = {
+    CashActivityKind.DEPOSIT: TransferReason.DEPOSIT,
+    CashActivityKind.INTEREST: TransferReason.INTEREST,
+    CashActivityKind.DIVIDEND: TransferReason.DIVIDEND,
+    CashActivityKind.WITHDRAWAL: TransferReason.WITHDRAWAL,
+    CashActivityKind.FEE: TransferReason.FEE,
+}
+
+
+@dataclass(frozen=True)
+class CapitalDay:
+    """Each book's cash after the day's transfers, the retired books, and what to say."""
+
+    cash: dict[str, Decimal]
+    retired: list[str]
+    rebalanced: bool
+    warnings: list[str]
+
+
+def settle_capital(run_id: str, day: date, stage: StageConfig, deps: Dependencies) -> CapitalDay:
+    """Open, credit, retire and apply the capital policy for ``day``; see the module doc."""
+    ledger = deps.ledger
+    activities = deps.broker.cash_activities()
+    if POOL not in ledger.cash_accounts():
+        _open(run_id, day, activities, deps)
+    ledger.record_transfers([_activity_transfer(run_id, day, a) for a in activities])
+    configured = {b.id for b in stage.books}
+    retired = retired_books(ledger, configured)
+    ledger.record_transfers(retire_transfers(run_id, day, ledger, retired))
+    rebalanced, warnings = _apply_policy(run_id, day, stage, ledger)
+    accounts = ledger.cash_accounts()
+    return CapitalDay(
+        cash={b: accounts.get(b, ZERO) for b in [*configured, *retired]},
+        retired=[b for b in retired if ledger.open_lots(b)],
+        rebalanced=rebalanced,
+        warnings=warnings,
+    )
+
+
+def retired_books(ledger: Ledger, configured: set[str]) -> list[str]:
+    """Return the books the ledger holds positions or cash for that ``configured`` lacks."""
+    accounts = ledger.cash_accounts()
+    return [
+        b
+        for b in ledger.book_ids()
+        if b not in configured and (ledger.open_lots(b) or accounts.get(b, ZERO) != 0)
+    ]
+
+
+def retire_transfers(
+    run_id: str, day: date, ledger: Ledger, retired: Sequence[str]
+) -> list[Transfer]:
+    """Return the transfers that give each flat retired book's cash back to the pool."""
+    accounts = ledger.cash_accounts()
+    transfers: list[Transfer] = []
+    for book in retired:
+        cash = accounts.get(book, ZERO)
+        if ledger.open_lots(book) or cash == 0:
+            continue
+        transfers.append(
+            Transfer(
+                transfer_id=f"{run_id}:retire:{book}",
+                trading_date=day,
+                source=book if cash > 0 else POOL,
+                destination=POOL if cash > 0 else book,
+                amount=abs(cash),
+                reason=TransferReason.RETIRE,
+                detail=f"{book} is no longer configured and is flat: its cash returns to the pool",
+                run_id=run_id,
+            )
+        )
+    return transfers
+
+
+def _open(run_id: str, day: date, activities: Sequence[CashActivity], deps: Dependencies) -> None:
+    old_cash: dict[str, tuple[Decimal, date]] = {}
+    for book in deps.ledger.book_ids():
+        snapshot = deps.ledger.latest_snapshot(book, day)
+        if snapshot is not None:
+            old_cash[book] = (snapshot.cash, snapshot.trading_date)
+    broker_cash = deps.broker.account().cash
+    total = sum((a.amount for a in activities), ZERO)
+    deps.ledger.record_transfers(opening_transfers(run_id, day, broker_cash, total, old_cash))
+
+
+def _activity_transfer(run_id: str, day: date, activity: CashActivity) -> Transfer:
+    reason = _INTO_POOL[activity.kind]
+    inward = activity.amount > 0
+    detail = f"{activity.kind.value} of ${abs(activity.amount):,.2f} on {activity.day}"
+    if activity.kind is CashActivityKind.DIVIDEND:
+        detail += f" ({activity.symbol}; to the pool: not yet attributed to the books by lots)"
+    return Transfer(
+        transfer_id=f"activity:{activity.id}",
+        trading_date=day,
+        source=EXTERNAL if inward else POOL,
+        destination=POOL if inward else EXTERNAL,
+        amount=abs(activity.amount),
+        reason=reason,
+        detail=detail,
+        run_id=run_id,
+    )
+
+
+def _apply_policy(
+    run_id: str, day: date, stage: StageConfig, ledger: Ledger
+) -> tuple[bool, list[str]]:
+    """Decide and record the day's capital transfers once per run; return (rebalanced, warnings)."""
+    done = [
+        t for t in ledger.transfers_on(day) if t.run_id == run_id and t.reason in CAPITAL_REASONS
+    ]
+    if done:
+        rebalanced = any(t.reason is not TransferReason.FUND for t in done)
+        return rebalanced, []
+    accounts = ledger.cash_accounts()
+    pool = accounts.get(POOL, ZERO)
+    targets = {b.id: b.share for b in stage.books}
+    navs = _navs(ledger, targets, day, accounts)
+    history = ledger.account_snapshots()
+    last = history[-1].last_rebalance if history else None
+    try:
+        decision = decide_capital(stage.capital, day, navs, pool, targets, last)
+    except ValueError as exc:
+        return False, [f"capital: no transfer today: {exc}"]
+    transfers = [
+        Transfer(
+            transfer_id=f"{run_id}:{t.reason.value}:{t.book_id}",
+            trading_date=day,
+            source=POOL if t.amount > 0 else t.book_id,
+            destination=t.book_id if t.amount > 0 else POOL,
+            amount=abs(t.amount),
+            reason=TransferReason(t.reason.value),
+            detail=t.detail,
+            run_id=run_id,
+        )
+        for t in decision.transfers
+        if t.amount != 0
+    ]
+    ledger.record_transfers(transfers)
+    return decision.rebalanced, []
+
+
+def _navs(
+    ledger: Ledger, targets: dict[str, Decimal], day: date, accounts: dict[str, Decimal]
+) -> dict[str, Decimal]:
+    """Return each configured book's NAV: its cash and its lots at its last snapshot's prices.
+
+    A book with neither cash nor a snapshot is new (left out: the policy funds it).
+    """
+    navs: dict[str, Decimal] = {}
+    for book in targets:
+        snapshot = ledger.latest_snapshot(book, day - timedelta(days=1))
+        if book not in accounts and snapshot is None:
+            continue
+        value = ZERO
+        if snapshot is not None:
+            value = sum((q * snapshot.prices[s] for s, q in snapshot.positions.items()), ZERO)
+        navs[book] = accounts.get(book, ZERO) + value
+    return navs
