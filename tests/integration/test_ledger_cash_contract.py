@@ -1,6 +1,6 @@
 """The Ledger's cash: accounts, transfers, fills with cash, account snapshots, on both adapters.
 
-Uses the contract's parametrised ``ledger`` (SQLite, and DynamoDB under moto with
+Uses the parametrised ``ledger`` of ``conftest`` (SQLite, and DynamoDB under moto with
 2-item pages).
 """
 
@@ -21,15 +21,7 @@ from alchemiser.ledger.models import (
     TransferReason,
 )
 from alchemiser.ledger.port import Ledger
-from tests.integration.test_ledger_contract import (  # noqa: F401 (fixtures)
-    DAY,
-    RUN,
-    aws,
-    fill,
-    ledger,
-    make_ledger,
-    snapshot,
-)
+from tests.integration.test_ledger_contract import DAY, RUN, fill, snapshot
 
 
 def transfer(tid: str, source: str, destination: str, amount: str, **kw: object) -> Transfer:

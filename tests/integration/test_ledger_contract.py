@@ -9,7 +9,7 @@ SQLite; pagination counts, retries and error mapping for DynamoDB) follows at th
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -20,7 +20,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from alchemiser.broker.models import OrderSide
 from alchemiser.errors import TransientError
@@ -84,29 +83,6 @@ def dynamodb_client() -> Any:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-
-
-@pytest.fixture
-def aws() -> Iterator[Any]:
-    """A moto account holding the ledger table; yields a client on it."""
-    with mock_aws():
-        client = dynamodb_client()
-        create_ledger_table(client)
-        yield client
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def make_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Ledger]:
-    """Build ledgers on one store: a second call sees what the first wrote."""
-    if request.param == "sqlite":
-        return lambda: SQLiteLedger(tmp_path / "ledger.sqlite3")
-    client = request.getfixturevalue("aws")
-    return lambda: DynamoDBLedger(TABLE, client, page_size=PAGE_SIZE)
-
-
-@pytest.fixture
-def ledger(make_ledger: Callable[[], Ledger]) -> Ledger:
-    return make_ledger()
 
 
 def run(
