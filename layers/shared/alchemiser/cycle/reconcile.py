@@ -35,6 +35,8 @@ from alchemiser.cycle.order_results import executed_results
 from alchemiser.cycle.snapshots import account_snapshot, book_returns, market_value, marks
 from alchemiser.ledger.lots import cost_basis, positions_of
 from alchemiser.ledger.models import (
+    EXTERNAL,
+    POOL,
     AccountSnapshot,
     BookSnapshot,
     FillRecord,
@@ -127,10 +129,15 @@ def _unexplained(account: AccountSnapshot) -> list[str]:
     ]
 
 
+_ACCOUNT_WORDS = {POOL: "pool", EXTERNAL: "outside"}
+
+
 def _describe(transfer: Transfer) -> str:
+    source = _ACCOUNT_WORDS.get(transfer.source, transfer.source)
+    destination = _ACCOUNT_WORDS.get(transfer.destination, transfer.destination)
     return (
-        f"{transfer.reason.value}: ${transfer.amount:,.2f} {transfer.source} -> "
-        f"{transfer.destination} ({transfer.detail})"
+        f"{transfer.reason.value}: ${transfer.amount:,.2f} {source} -> {destination} "
+        f"({transfer.detail})"
     )
 
 

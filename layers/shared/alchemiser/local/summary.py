@@ -40,6 +40,8 @@ def summarize(run: LocalRun) -> dict[str, Any]:
         "orders": _orders(state),
         "netting": netting,
         "account_pnl": _pnl(reconcile.get("account_pnl")),
+        "pool": _cents((reconcile.get("account") or {}).get("pool")),
+        "account": _account(reconcile.get("account")),
         "warnings": [
             *run.recovered,
             *plan.get("warnings", []),
@@ -90,12 +92,37 @@ def _book(plan: dict[str, Any], outcome: dict[str, Any] | None) -> dict[str, Any
     }
     if outcome is not None:
         book |= {
+            "mode": outcome.get("mode", "live"),
             "positions": outcome.get("positions", {}),
-            "cash": outcome.get("cash"),
+            "cash": _cents(outcome.get("cash")),
+            "nav": _cents(outcome.get("equity")),
             "equity": outcome.get("equity"),
+            "transfers": _cents(outcome.get("transfers")),
+            "twr_day": outcome.get("twr_day"),
+            "twr_inception": outcome.get("twr_inception"),
             "pnl": _pnl(outcome.get("pnl")),
         }
     return book
+
+
+def _account(account: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The account after the day: pool, NAV, the broker's equity, what is unexplained, TWR."""
+    if account is None:
+        return None
+    return {
+        "pool": _cents(account.get("pool")),
+        "nav": _cents(account.get("nav")),
+        "broker_equity": _cents(account.get("broker_equity")),
+        "unexplained": _cents(account.get("unexplained")),
+        "flows": _cents(account.get("flows")),
+        "twr_day": account.get("twr_day"),
+        "twr_inception": account.get("twr_inception"),
+        "transfers": account.get("transfers", []),
+    }
+
+
+def _percent(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):+.2%}"
 
 
 def _orders(state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -163,7 +190,10 @@ def render_summary(summary: dict[str, Any]) -> str:
         lines.append(summary["message"])
     for book in summary["books"]:
         status = str(book["status"]).replace("_", " ")
-        lines.append(f"Book {book['book_id']} ({book['strategy']}): {status}")
+        mode = "" if book.get("mode", "live") == "live" else f" [{book['mode']}]"
+        lines.append(
+            f"Book {book['book_id']} ({book['strategy'] or 'no strategy'}){mode}: {status}"
+        )
         if book.get("reason"):
             lines.append(f"  reason: {book['reason']}")
         if book["target_weights"]:
@@ -180,9 +210,20 @@ def render_summary(summary: dict[str, Any]) -> str:
         if "cash" in book:
             pnl = book.get("pnl") or {}
             lines.append(
-                f"  cash ${book['cash']}, equity ${book['equity']}, P&L total ${pnl.get('total', '0')}"
+                f"  NAV ${book['nav']} (cash ${book['cash']}), return today "
+                f"{_percent(book['twr_day'])}, since inception {_percent(book['twr_inception'])}; "
+                f"P&L total ${pnl.get('total', '0')}"
                 f" (realised ${pnl.get('realised', '0')}, unrealised ${pnl.get('unrealised', '0')})"
             )
+    account = summary.get("account")
+    if account:
+        lines.append(
+            f"Account: NAV ${account['nav']} = pool ${account['pool']} + books; broker equity "
+            f"${account['broker_equity']} (unexplained ${account['unexplained']}); return today "
+            f"{_percent(account['twr_day'])}, since inception {_percent(account['twr_inception'])}"
+        )
+        for transfer in account["transfers"]:
+            lines.append(f"  transfer {transfer}")
     if summary["netting"]:
         n = summary["netting"]
         lines.append(

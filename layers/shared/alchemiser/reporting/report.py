@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict
 
 from alchemiser.cycle.models import (
+    BookMode,
     BookOutcome,
     BookStatus,
     CyclePlan,
@@ -30,6 +31,7 @@ from alchemiser.cycle.models import (
 )
 from alchemiser.ledger.models import OrderState, RunRecord
 from alchemiser.notify.port import Message
+from alchemiser.reporting.account import account_sections, percent
 from alchemiser.reporting.document import (
     NONE,
     Document,
@@ -144,7 +146,7 @@ def render_report(
         *_netting_section(run.orders),
         *_drift_section(run.reconcile),
         *_lines_section("Warnings", _warnings(run)),
-        *_account_section(run.reconcile),
+        *account_sections(run.reconcile),
         *(_failure_sections(failed) if failed is not None else []),
     ]
     document = Document(
@@ -200,10 +202,11 @@ def render_failure_report(
 
 def _books_section(run: _Run) -> Section:
     headers = ("Book", "Strategy", "Status", "Reason", "Target weights", "Positions", "Cash",
-               "Equity", "P&L realised", "P&L unrealised", "P&L total")  # fmt: skip
+               "NAV", "Return today", "Since inception", "P&L realised", "P&L unrealised",
+               "P&L total")  # fmt: skip
     rows = [_book_row(b) for b in run.books] or [
         # Not reconciled (yet): the books the plan meant to evaluate.
-        (t.book_id, t.strategy, "not evaluated", t.blocked_reason or NONE, *[NONE] * 7)
+        (t.book_id, t.strategy, "not evaluated", t.blocked_reason or NONE, *[NONE] * 9)
         for t in run.plan.books
     ]
     if not rows:
@@ -213,15 +216,18 @@ def _books_section(run: _Run) -> Section:
 
 def _book_row(book: BookOutcome) -> tuple[str, ...]:
     pnl = book.pnl
+    mode = "" if book.mode is BookMode.LIVE else f" ({book.mode.value})"
     return (
-        book.book_id,
-        book.strategy,
+        book.book_id + mode,
+        book.strategy or NONE,
         _FAILED_BOOK if book.status == BookStatus.FAILED else book.status.value.replace("_", " "),
         readable_error(book.reason) or NONE,
         weights(book.target_weights),
         positions(book.positions),
         money(book.cash),
         money(book.equity),
+        percent(book.twr_day),
+        percent(book.twr_inception),
         signed_money(pnl.realised) if pnl else NONE,
         signed_money(pnl.unrealised) if pnl else NONE,
         signed_money(pnl.total) if pnl else NONE,
@@ -291,15 +297,6 @@ def _drift_section(reconcile: ReconcileResult | None) -> list[Section]:
         for d in reconcile.drift
     ]  # fmt: skip
     return [Section("Drift", table=Table(headers, rows))]
-
-
-def _account_section(reconcile: ReconcileResult | None) -> list[Section]:
-    if reconcile is None:
-        return []
-    pnl = reconcile.account_pnl
-    headers = ("P&L realised", "P&L unrealised", "P&L total")
-    row = (signed_money(pnl.realised), signed_money(pnl.unrealised), signed_money(pnl.total))
-    return [Section("Account", table=Table(headers, [row]))]
 
 
 def _failure_sections(failure: FailureNotice) -> list[Section]:
