@@ -56,8 +56,19 @@ class CapitalDay:
     warnings: list[str]
 
 
-def settle_capital(run_id: str, day: date, stage: StageConfig, deps: Dependencies) -> CapitalDay:
-    """Open, credit, retire and apply the capital policy for ``day``; see the module doc."""
+def settle_capital(
+    run_id: str,
+    day: date,
+    stage: StageConfig,
+    deps: Dependencies,
+    *,
+    retry: set[str] | frozenset[str] = frozenset(),
+) -> CapitalDay:
+    """Open, credit, retire and apply the capital policy for ``day``; see the module doc.
+
+    ``retry``: a retry run's books (``alchemiser.cycle.retry``): only the broker's cash
+    activities are credited; no capital moves a second time that day.
+    """
     ledger = deps.ledger
     activities = deps.broker.cash_activities()
     if POOL not in ledger.cash_accounts():
@@ -65,8 +76,10 @@ def settle_capital(run_id: str, day: date, stage: StageConfig, deps: Dependencie
     ledger.record_transfers([_activity_transfer(run_id, day, a) for a in activities])
     configured = {b.id for b in stage.books}
     retired = retired_books(ledger, configured)
-    ledger.record_transfers(retire_transfers(run_id, day, ledger, retired))
-    rebalanced, warnings = _apply_policy(run_id, day, stage, ledger)
+    rebalanced, warnings = False, list[str]()
+    if not retry:
+        ledger.record_transfers(retire_transfers(run_id, day, ledger, retired))
+        rebalanced, warnings = _apply_policy(run_id, day, stage, ledger)
     accounts = ledger.cash_accounts()
     return CapitalDay(
         cash={b: accounts.get(b, ZERO) for b in [*configured, *retired]},

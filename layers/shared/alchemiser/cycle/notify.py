@@ -16,9 +16,10 @@ from datetime import date
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from alchemiser.cycle.artifacts import RunArtifacts, get_model
-from alchemiser.cycle.days import MARKET_TIMEZONE, run_id_for
+from alchemiser.cycle.days import MARKET_TIMEZONE
 from alchemiser.cycle.messages import ExecutionStatusChange, NotifyRequest
 from alchemiser.cycle.models import FailureNotice, NotifyResult, OrderPlan
+from alchemiser.cycle.retry import run_of_execution
 from alchemiser.execution.limits import kill_switch_reason
 from alchemiser.ledger.models import RunStatus
 from alchemiser.notify.port import Message
@@ -56,7 +57,7 @@ def notify_execution_ended(
 ) -> NotifyResult:
     """Email which state a failed, timed-out or aborted execution stopped at; release its day."""
     detail = event.detail
-    run_id = run_id_for(deps.settings.stage, _trading_day(event))
+    run_id = run_of_execution(deps.settings.stage, _trading_day(event), detail.execution_arn, deps)
     run = deps.ledger.get_run(run_id)
     notice = FailureNotice(
         run_id=run_id,

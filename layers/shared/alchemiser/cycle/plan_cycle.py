@@ -12,17 +12,17 @@ from alchemiser.books.config import BookConfig, StageConfig, load_stage
 from alchemiser.broker.models import TradingSession
 from alchemiser.cycle.artifacts import DaySetup, day_key, put_model, setup_key
 from alchemiser.cycle.capital import settle_capital
-from alchemiser.cycle.days import MARKET_TIMEZONE, run_id_for
+from alchemiser.cycle.days import MARKET_TIMEZONE
 from alchemiser.cycle.drift import books_total, measure_drift, with_unreconciled_fills
 from alchemiser.cycle.idempotency import run_once_stored
 from alchemiser.cycle.late_reconcile import reconcile_earlier_days, refresh_from_broker
 from alchemiser.cycle.messages import CycleStart
 from alchemiser.cycle.models import BookMode, BookTask, CyclePlan, CycleRequest
+from alchemiser.cycle.retry import DayRun, run_for_day
 from alchemiser.cycle.run_claim import claim_day
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import compile_symphony
 from alchemiser.errors import ConfigurationError, DataError
-from alchemiser.ledger.models import RunRecord, RunStatus
 from alchemiser.market.history import MissingTickersError
 from alchemiser.runtime import Dependencies
 from alchemiser.settings import Runtime
@@ -38,8 +38,9 @@ def plan_cycle(
     """
     deps.faults.enter("PlanCycle")
     day = _trading_day(request, deps)
-    run_id = run_id_for(request.stage, day)
-    stop = _reason_to_stop(request, run_id, day, deps)
+    day_run = run_for_day(request.stage, day, deps)
+    run_id = day_run.run_id
+    stop = _reason_to_stop(request, day_run, day, deps)
     if stop is not None:
         return stop
     session = _session(day, deps)
@@ -51,7 +52,13 @@ def plan_cycle(
     setup = run_once_stored(
         deps,
         "PlanCycle",
-        _SetupRequest(run_id=run_id, stage=request.stage, trading_date=day, close=session.close),
+        _SetupRequest(
+            run_id=run_id,
+            stage=request.stage,
+            trading_date=day,
+            close=session.close,
+            retry_books=list(day_run.retry_books),
+        ),
         lambda req: _fix_day(req, deps),
         key="run_id",
         artifact_key=setup_key(run_id),
@@ -86,14 +93,15 @@ def plan_cycle(
 
 
 def _reason_to_stop(
-    request: CycleRequest, run_id: str, day: date, deps: Dependencies
+    request: CycleRequest, day_run: DayRun, day: date, deps: Dependencies
 ) -> CycleStart | None:
     """Return the plan of a day with nothing to do (closed, traded, too late), else None."""
+    run_id = day_run.run_id
     session = _session(day, deps)
     if session is None:
         reason = f"the market is closed on {day} ({day:%A})"
         return _stop(request, run_id, day, reason, market_open=False)
-    previous = _completed_run(request.stage, day, deps)
+    previous = day_run.done
     if previous is not None:
         reason = (
             f"{day} was already traded by run {previous.run_id} "
@@ -113,18 +121,20 @@ class _SetupRequest(BaseModel):
     stage: str
     trading_date: date
     close: datetime
+    retry_books: list[str] = []  # a retry run: only these books (alchemiser.cycle.retry)
 
 
 def _fix_day(request: _SetupRequest, deps: Dependencies) -> DaySetup:
     stage = _stage(request.stage, deps)
-    books = list(stage.books)
+    retry = set(request.retry_books)
+    books = [b for b in stage.books if b.id in retry] if retry else list(stage.books)
     account = deps.broker.account()
     if account.trading_blocked:
         raise ConfigurationError("the broker account is blocked from trading")
     if account.equity <= 0:
         raise DataError(f"account equity must be > 0 to plan books, was {account.equity}")
     warnings = _check_data_fresh(books, request.trading_date, deps)
-    capital = settle_capital(request.run_id, request.trading_date, stage, deps)
+    capital = settle_capital(request.run_id, request.trading_date, stage, deps, retry=retry)
     run_at = request.close - timedelta(minutes=deps.settings.minutes_before_close)
     common = {
         "run_id": request.run_id,
@@ -148,6 +158,7 @@ def _fix_day(request: _SetupRequest, deps: Dependencies) -> DaySetup:
             mode=BookMode.RETIRED,
         )
         for b in capital.retired
+        if not retry or b in retry
     ]
     return DaySetup(
         run_id=request.run_id,
@@ -177,13 +188,6 @@ def _trading_day(request: CycleRequest, deps: Dependencies) -> date:
 def _session(day: date, deps: Dependencies) -> TradingSession | None:
     sessions = [s for s in deps.broker.calendar(day, day) if s.day == day]
     return sessions[0] if sessions else None
-
-
-def _completed_run(stage: str, day: date, deps: Dependencies) -> RunRecord | None:
-    for run in deps.ledger.runs(stage):
-        if run.trading_date == day and run.status is RunStatus.COMPLETED:
-            return run
-    return None
 
 
 def _stage(stage: str, deps: Dependencies) -> StageConfig:

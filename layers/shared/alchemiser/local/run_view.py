@@ -27,7 +27,8 @@ def run_view(run: LocalRun) -> dict[str, Any]:
     start = state.get("plan") or {}
     if not start.get("proceed"):
         return {"plan": start, "notify": state.get("notify")}
-    artifacts = RunArtifacts(run.store, run.run_id)
+    # A retry of failed books is a run of its own (alchemiser.cycle.retry): PlanCycle says which.
+    artifacts = RunArtifacts(run.store, str(start.get("run_id") or run.run_id))
     day = artifacts.find_day()
     if day is None:
         return {"plan": start}
@@ -54,7 +55,7 @@ def _books(artifacts: RunArtifacts, book_ids: list[str], run: LocalRun) -> list[
         plans[b].model_dump(mode="json")
         if b in plans
         else {
-            "run_id": run.run_id,
+            "run_id": artifacts.run_id,
             "book_id": b,
             "strategy": tasks[b].strategy,
             "status": BookStatus.FAILED.value,
@@ -91,7 +92,7 @@ def _gate(run: LocalRun, artifacts: RunArtifacts) -> dict[str, Any]:
 
 
 def _results(run: LocalRun, plan: OrderPlan) -> dict[str, list[dict[str, Any]]]:
-    results = executed_results(run.ledger, run.run_id, plan)
+    results = executed_results(run.ledger, plan.run_id, plan)
     sells = {o.client_order_id for o in plan.sell_orders}
     return {
         "sell_results": [r.model_dump(mode="json") for c, r in results.items() if c in sells],

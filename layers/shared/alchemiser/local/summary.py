@@ -30,7 +30,7 @@ def summarize(run: LocalRun) -> dict[str, Any]:
     report = (state.get("notify") or {}).get("report_key")
     return {
         "status": "SUCCEEDED" if run.execution.status == "SUCCEEDED" else "FAILED",
-        "run_id": run.run_id,
+        "run_id": plan.get("run_id") or run.run_id,
         "trading_date": run.trading_date.isoformat(),
         "data_source": run.data_source,
         "synthetic_market": run.synthetic_market,
