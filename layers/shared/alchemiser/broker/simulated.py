@@ -55,6 +55,7 @@ from alchemiser.broker.models import (
     Quote,
     TradingSession,
 )
+from alchemiser.broker.simulated_cash import cash_activities, move_cash
 from alchemiser.broker.simulated_market import (
     PriceBook,
     SimulationConfig,
@@ -147,36 +148,15 @@ class SimulatedBroker:
 
     def deposit(self, amount: Decimal) -> CashActivity:
         """Add cash to the account (a deposit), recorded as an activity of the session's day."""
-        return self._move_cash(CashActivityKind.DEPOSIT, amount)
+        return move_cash(self._store, CashActivityKind.DEPOSIT, amount)
 
     def withdraw(self, amount: Decimal) -> CashActivity:
-        """Take cash out of the account; refused beyond the cash open buys do not hold."""
-        return self._move_cash(CashActivityKind.WITHDRAWAL, -amount)
+        """Take cash out of the account; refused beyond the cash open orders do not hold."""
+        return move_cash(self._store, CashActivityKind.WITHDRAWAL, -amount)
 
     def cash_activities(self) -> list[CashActivity]:
         """Return every non-trade cash move, oldest first (Alpaca: the account activities)."""
-        with self._store.read() as tx:
-            rows = tx.activities()
-        return [
-            CashActivity(id=f"sim-{seq}", day=day, kind=CashActivityKind(kind), amount=amount)
-            for seq, kind, amount, day in rows
-        ]
-
-    def _move_cash(self, kind: CashActivityKind, amount: Decimal) -> CashActivity:
-        if amount == 0 or amount != to_cents(amount):
-            raise ValueError(f"expected a non-zero amount in whole cents, found {amount}")
-        with self._store.write() as tx:
-            day, _, row = self._current(tx)
-            if amount < 0:
-                reserved, _ = tx.reservations(lambda s: self._buy_price(s, row))
-                free = tx.state().cash - reserved
-                if -amount > free:
-                    raise BrokerError(
-                        f"cannot withdraw ${-amount:,.2f}: the account has ${free:,.2f} of "
-                        "cash not held by open orders"
-                    )
-            seq = tx.add_activity(kind.value, amount, day)
-        return CashActivity(id=f"sim-{seq}", day=day, kind=kind, amount=amount)
+        return cash_activities(self._store)
 
     def fills(self) -> list[SimulatedFill]:
         """Return every execution so far, oldest first (the broker's audit trail)."""

@@ -46,6 +46,16 @@ COMMANDS: tuple[Command, ...] = (
         "run the daily cycle locally (state machine, handlers, simulated broker)",
     ),
     Command(
+        "books",
+        "alchemiser.cli.books_commands",
+        "each book's NAV, cash, positions, returns and share; the pool; retired books",
+    ),
+    Command(
+        "account",
+        "alchemiser.cli.books_commands",
+        "deposit or withdraw cash in the simulated account",
+    ),
+    Command(
         "kill-switch",
         "alchemiser.cli.control_commands",
         "stop all trading (on), allow it again (off), or show the switch (status)",

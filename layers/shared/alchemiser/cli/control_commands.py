@@ -63,7 +63,8 @@ def _local_ledger(home: Path) -> Ledger:
     return SQLiteLedger(home / LEDGER_FILE)
 
 
-def _aws_ledger(settings: Settings) -> Ledger:
+def aws_ledger(settings: Settings) -> Ledger:
+    """Return the DynamoDB ledger named by ``ALCHEMISER_LEDGER_TABLE``."""
     import boto3
 
     from alchemiser.ledger.dynamodb import DynamoDBLedger
@@ -83,7 +84,7 @@ def run_kill_switch(args: argparse.Namespace) -> int:
     try:
         settings = Settings()
         if settings.runtime is Runtime.AWS:
-            ledger, where = _aws_ledger(settings), f"table {settings.ledger_table}"
+            ledger, where = aws_ledger(settings), f"table {settings.ledger_table}"
         else:
             home = local_home(settings, args.home, args.data)
             where = f"ledger {home / LEDGER_FILE}"
