@@ -1,8 +1,8 @@
 """Forty trading days of books that own their capital, on real prices (issue 8's proof).
 
-Three live books from the first day (capital policy ``none``: books keep what they
-earn), a deposit before day 10, a book removed from books.yaml on day 20 and a new one
-added on day 25. Every day, on the simulated broker:
+Three live books and one shadow book from the first day (capital policy ``none``:
+books keep what they earn), a deposit before day 10, a book removed from books.yaml on
+day 20 and a new one added on day 25. Every day, on the simulated broker:
 
 * the broker's cash is the pool plus the books' cash, to the cent; the broker's equity
   is the account's NAV to the cent (each symbol marked once, as the broker marks it),
@@ -12,9 +12,10 @@ added on day 25. Every day, on the simulated broker:
 * the deposit goes to the pool and changes no book's return;
 * the removed book is exited by its own fills in one run, is flat and its cash is in
   the pool after that run; no other book sells or is given its positions;
-* the new book is funded from the pool on the day it joins.
-
-Shadow books are not built yet (README, "Books that own their capital").
+* the new book is funded from the pool on the day it joins;
+* the shadow book trades every day on virtual capital and never reaches the broker: no
+  broker order is allocated to it, its fills are all virtual, and its cash and
+  positions are outside the account's.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from alchemiser.broker.models import OrderSide
 from alchemiser.broker.simulated import SimulatedBroker
 from alchemiser.cycle.faults import FaultPlan
 from alchemiser.ledger.lots import positions_of
-from alchemiser.ledger.models import POOL, TransferReason
+from alchemiser.ledger.models import POOL, FillSource, TransferReason
 from alchemiser.ledger.sqlite import SQLiteLedger
 from alchemiser.local.cycle_runner import run_cycle
 from alchemiser.money import ZERO, to_decimal
@@ -45,14 +46,18 @@ BOOKS = {
     "nuclear": ("nuclear_energy_rotation.clj", "0.3"),
     "tech": ("tech_momentum_guarded.clj", "0.3"),
     "klm": ("klm_ensemble.clj", "0.3"),
+    "trial": ("tech_momentum_guarded.clj", "0.5 shadow"),
 }
+SHADOW = "trial"
 NEW_BOOK = ("nuclear-two", "nuclear_energy_rotation.clj", "0.2")
 
 
 def write_books(folder: Path, books: dict[str, tuple[str, str]]) -> None:
     lines = ["stages:", "  dev:", "    capital-rebalance: none", "    books:"]
     for book, (strategy, share) in books.items():
-        lines += [f"      - id: {book}", f"        strategy: {strategy}", f"        share: {share}"]
+        lines += [f"      - id: {book}", f"        strategy: {strategy}"]
+        lines += [f"        share: {share.split()[0]}"]
+        lines += ["        mode: shadow"] if share.endswith("shadow") else []
     (folder / "books.yaml").write_text("\n".join(lines) + "\n")
 
 
@@ -117,6 +122,7 @@ def test_forty_days_of_books_with_their_own_capital(tmp_path: Path) -> None:
     settings = make_settings(home, strategies_dir=folder)
     recomputed = Recomputed()
     tech_lots_before: dict[str, Decimal] = {}
+    shadow_fills = 0
     for n, day in enumerate(trading_days(), start=1):
         if n == DEPOSIT_DAY:
             SimulatedBroker(home / "broker.sqlite3", all_prices()).deposit(DEPOSIT)
@@ -133,6 +139,8 @@ def test_forty_days_of_books_with_their_own_capital(tmp_path: Path) -> None:
         broker = SimulatedBroker(home / "broker.sqlite3", all_prices())
         run_id = f"cycle-{day}-dev"
         check_the_account_adds_up(ledger, broker, day)
+        check_the_shadow_book_never_reached_the_broker(ledger, run_id)
+        shadow_fills += sum(f.book_id == SHADOW for f in ledger.fills(run_id))
         returns = recomputed.day(ledger, day, [run_id])
         for book, twr in returns.items():
             snapshot = ledger.latest_snapshot(book, day)
@@ -151,16 +159,23 @@ def test_forty_days_of_books_with_their_own_capital(tmp_path: Path) -> None:
             funded = [t for t in ledger.transfers_on(day) if t.destination == NEW_BOOK[0]]
             assert [(t.source, t.reason) for t in funded] == [(POOL, TransferReason.FUND)]
             assert ledger.latest_snapshot(NEW_BOOK[0], day) is not None
+    assert shadow_fills > 0, "the shadow book must have traded (virtually)"
+
+
+def check_the_shadow_book_never_reached_the_broker(ledger: SQLiteLedger, run_id: str) -> None:
+    assert all(a.book_id != SHADOW for o in ledger.orders(run_id) for a in o.allocations)
+    fills = [f for f in ledger.fills(run_id) if f.book_id == SHADOW]
+    assert all(f.source is FillSource.VIRTUAL and f.client_order_id is None for f in fills)
 
 
 def check_the_account_adds_up(ledger: SQLiteLedger, broker: SimulatedBroker, day: date) -> None:
     account = broker.account()
-    cash = ledger.cash_accounts()
+    cash = {b: c for b, c in ledger.cash_accounts().items() if b != SHADOW}
     assert account.cash == sum(cash.values(), ZERO), day
     snapshot = ledger.account_snapshots()[-1]
     assert snapshot.trading_date == day
     assert snapshot.broker_equity == account.equity and snapshot.difference == 0, day
-    navs = [ledger.latest_snapshot(b, day) for b in ledger.book_ids()]
+    navs = [ledger.latest_snapshot(b, day) for b in ledger.book_ids() if b != SHADOW]
     today = [s for s in navs if s is not None and s.trading_date == day]
     positions = sum(len(s.positions) for s in today)
     total = cash.get(POOL, ZERO) + sum((s.equity for s in today), ZERO)

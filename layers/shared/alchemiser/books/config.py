@@ -7,7 +7,8 @@
         books:
           - id: nuclear            # [a-z0-9-], 1-32 characters, unique within the stage
             strategy: nuclear.clj  # a .clj file in books.yaml's directory (or a folder below it)
-            share: 0.35            # in (0, 1]; a stage's shares sum to at most 1
+            share: 0.35            # in (0, 1]; a stage's live shares sum to at most 1
+            mode: shadow           # optional: live (default) or shadow (virtual capital)
         hedge: ...                 # optional options hedge (alchemiser.hedge.policy)
         capital-rebalance: 0.05    # optional: none, monthly, quarterly, threshold or a
                                    # threshold in (0, 1) (alchemiser.books.capital_policy)
@@ -24,7 +25,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePosixPath
-from typing import Final, NoReturn
+from typing import Final, Literal, NoReturn
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,7 +43,9 @@ from alchemiser.hedge.policy_config import read_hedge_policy
 
 BOOK_ID_PATTERN: Final = r"^[a-z0-9-]{1,32}$"
 STAGE_PATTERN: Final = r"^[a-z][a-z0-9-]{0,15}$"  # as Settings.stage
-_BOOK_KEYS: Final = ("id", "strategy", "share")
+_BOOK_KEYS: Final = ("id", "strategy", "share")  # required
+_MODE_KEY: Final = "mode"
+_BOOK_MODES: Final = ("live", "shadow")
 _CAPITAL_KEY: Final = "capital-rebalance"
 _STAGE_KEYS: Final = ("books", "hedge", _CAPITAL_KEY)
 _NUMBER_TAGS: Final = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
@@ -56,6 +59,14 @@ class BookConfig(BaseModel):
     id: str = Field(pattern=BOOK_ID_PATTERN)
     strategy: str  # path relative to the books.yaml directory
     share: Decimal = Field(gt=0, le=1)
+    # shadow: evaluated, planned and filled virtually on virtual capital (share x the
+    # account's capital when it starts); never sent to the broker (README, "Books that
+    # own their capital"). Shadow shares do not count toward the stage's sum.
+    mode: Literal["live", "shadow"] = "live"
+
+    @property
+    def shadow(self) -> bool:
+        return self.mode == "shadow"
 
 
 @dataclass(frozen=True)
@@ -204,7 +215,7 @@ def _book_id(
 def _entry(
     checker: _Checker, node: yaml.Node, stage: str, seen: dict[str, int]
 ) -> BookConfig | None:
-    fields = checker.mapping(node, f"a book of stage {stage}", _BOOK_KEYS)
+    fields = checker.mapping(node, f"a book of stage {stage}", (*_BOOK_KEYS, _MODE_KEY))
     if not isinstance(node, yaml.MappingNode):
         return None
     for key in _BOOK_KEYS:
@@ -216,9 +227,24 @@ def _entry(
     label = f"book '{shown}' (stage {stage})" if shown else f"a book of stage {stage}"
     share = _share(checker, fields["share"], label) if "share" in fields else None
     strategy = _strategy(checker, fields.get("strategy"), label)
-    if book_id is None or share is None or strategy is None:
+    mode = _mode(checker, fields.get(_MODE_KEY), label)
+    if book_id is None or share is None or strategy is None or mode is None:
         return None
-    return BookConfig(id=book_id, strategy=strategy, share=share)
+    return BookConfig(id=book_id, strategy=strategy, share=share, mode=mode)
+
+
+def _mode(
+    checker: _Checker, node: yaml.Node | None, label: str
+) -> Literal["live", "shadow"] | None:
+    if node is None:
+        return "live"
+    text = str(node.value) if isinstance(node, yaml.ScalarNode) else "a collection"
+    if text == "live":
+        return "live"
+    if text == "shadow":
+        return "shadow"
+    checker.at(node, f"mode must be one of {', '.join(_BOOK_MODES)}, was '{text}' for {label}")
+    return None
 
 
 def _strategy(checker: _Checker, node: yaml.Node | None, label: str) -> str | None:
@@ -246,7 +272,7 @@ def _stage_books(checker: _Checker, stage: str, node: yaml.Node) -> list[BookCon
         return []
     seen: dict[str, int] = {}
     books = [_entry(checker, entry, stage, seen) for entry in books_node.value]
-    shares = [(b.id, b.share) for b in books if b is not None]
+    shares = [(b.id, b.share) for b in books if b is not None and not b.shadow]
     total = sum((share for _, share in shares), Decimal(0))
     if total > 1:
         listed = ", ".join(f"{book_id} {share}" for book_id, share in shares)

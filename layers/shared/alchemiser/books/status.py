@@ -68,22 +68,27 @@ def standing(ledger: Ledger, targets: Mapping[str, Decimal]) -> AccountStanding:
     for book in sorted(set(targets) | set(ledger.book_ids())):
         positions = positions_of(ledger.open_lots(book))
         cash = accounts.get(book, ZERO)
-        if book not in targets and not positions and cash == 0:
-            continue  # retired and settled: nothing left to show
         snapshots = ledger.snapshots(book)
         last = snapshots[-1] if snapshots else None
+        if book not in targets and ((not positions and cash == 0) or _is_shadow(last)):
+            continue  # retired and settled, or a shadow book no longer configured
+        shadow = _is_shadow(last)
         nav = last.equity if last is not None else cash
         books.append(
             BookStanding(
                 book_id=book,
-                mode="live" if book in targets else "retired",
+                mode=last.mode if last is not None else ("live" if book in targets else "retired"),
                 as_of=last.trading_date if last is not None else None,
                 nav=nav,
                 cash=cash,
                 positions=positions,
                 twr_inception=last.twr_inception if last is not None else None,
                 twr_since_rebalance=_since(snapshots, last_rebalance),
-                share=nav / account.nav if account is not None and account.nav > 0 else None,
+                share=(
+                    nav / account.nav
+                    if account is not None and account.nav > 0 and not shadow
+                    else None
+                ),
                 target=targets.get(book),
             )
         )
@@ -96,6 +101,10 @@ def standing(ledger: Ledger, targets: Mapping[str, Decimal]) -> AccountStanding:
         last_rebalance=last_rebalance,
         unexplained=account.difference if account is not None else None,
     )
+
+
+def _is_shadow(snapshot: BookSnapshot | None) -> bool:
+    return snapshot is not None and snapshot.mode == "shadow"
 
 
 def render_standing(view: AccountStanding) -> str:

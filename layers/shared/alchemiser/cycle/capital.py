@@ -25,15 +25,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from alchemiser.books.capital_policy import decide_capital
 from alchemiser.books.config import StageConfig
 from alchemiser.books.opening import opening_transfers
+from alchemiser.books.shadow import shadow_books
 from alchemiser.broker.models import CashActivity, CashActivityKind
 from alchemiser.ledger.models import EXTERNAL, POOL, Transfer, TransferReason
 from alchemiser.ledger.port import Ledger
-from alchemiser.money import ZERO
+from alchemiser.money import CENT, ZERO
 from alchemiser.runtime import Dependencies
 
 CAPITAL_REASONS = frozenset({TransferReason.FUND, TransferReason.SCHEDULED, TransferReason.DRIFT})
@@ -80,6 +81,7 @@ def settle_capital(
     if not retry:
         ledger.record_transfers(retire_transfers(run_id, day, ledger, retired))
         rebalanced, warnings = _apply_policy(run_id, day, stage, ledger)
+        ledger.record_transfers(_fund_shadows(run_id, day, stage, ledger))
     accounts = ledger.cash_accounts()
     return CapitalDay(
         cash={b: accounts.get(b, ZERO) for b in [*configured, *retired]},
@@ -90,12 +92,49 @@ def settle_capital(
 
 
 def retired_books(ledger: Ledger, configured: set[str]) -> list[str]:
-    """Return the books the ledger holds positions or cash for that ``configured`` lacks."""
+    """Return the books the ledger holds positions or cash for that ``configured`` lacks.
+
+    A shadow book removed from the configuration is not one: its positions are virtual.
+    """
     accounts = ledger.cash_accounts()
+    shadow = shadow_books(ledger)
     return [
         b
         for b in ledger.book_ids()
-        if b not in configured and (ledger.open_lots(b) or accounts.get(b, ZERO) != 0)
+        if b not in configured
+        and b not in shadow
+        and (ledger.open_lots(b) or accounts.get(b, ZERO) != 0)
+    ]
+
+
+def _fund_shadows(run_id: str, day: date, stage: StageConfig, ledger: Ledger) -> list[Transfer]:
+    """Give each new shadow book its virtual capital: its share of the account's capital."""
+    accounts = ledger.cash_accounts()
+    new = [
+        b
+        for b in stage.books
+        if b.shadow and b.id not in accounts and ledger.latest_snapshot(b.id, day) is None
+    ]
+    if not new:
+        return []
+    live = {b.id: b.share for b in stage.books if not b.shadow}
+    capital = accounts.get(POOL, ZERO) + sum(_navs(ledger, live, day, accounts).values(), ZERO)
+    return [
+        Transfer(
+            transfer_id=f"{run_id}:fund:{b.id}",
+            trading_date=day,
+            source=EXTERNAL,
+            destination=b.id,
+            amount=(b.share * capital).quantize(CENT, rounding=ROUND_DOWN),
+            reason=TransferReason.FUND,
+            detail=(
+                f"{b.id} (shadow) starts with virtual capital: its {b.share} of "
+                f"${capital:,.2f}; not the account's money"
+            ),
+            run_id=run_id,
+        )
+        for b in new
+        if b.share * capital >= CENT
     ]
 
 
@@ -165,7 +204,7 @@ def _apply_policy(
         return rebalanced, []
     accounts = ledger.cash_accounts()
     pool = accounts.get(POOL, ZERO)
-    targets = {b.id: b.share for b in stage.books}
+    targets = {b.id: b.share for b in stage.books if not b.shadow}
     navs = _navs(ledger, targets, day, accounts)
     history = ledger.account_snapshots()
     last = history[-1].last_rebalance if history else None

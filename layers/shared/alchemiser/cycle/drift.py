@@ -12,10 +12,15 @@ from alchemiser.ledger.port import Ledger
 from alchemiser.money import to_cents
 
 
-def books_total(ledger: Ledger) -> dict[str, Decimal]:
-    """Return, per symbol, the quantity all books hold together (their open lots)."""
+def books_total(ledger: Ledger, exclude: frozenset[str] = frozenset()) -> dict[str, Decimal]:
+    """Return, per symbol, the quantity all books hold together (their open lots).
+
+    ``exclude``: books whose positions the broker does not hold (shadow books).
+    """
     total: dict[str, Decimal] = {}
     for book_id in ledger.book_ids():
+        if book_id in exclude:
+            continue
         for symbol, qty in positions_of(ledger.open_lots(book_id)).items():
             total[symbol] = total.get(symbol, Decimal(0)) + qty
     return total

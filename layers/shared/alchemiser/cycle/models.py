@@ -50,6 +50,7 @@ class BookMode(StrEnum):
 
     LIVE = "live"  # configured: evaluated, planned and traded
     RETIRED = "retired"  # the ledger has it, the configuration no longer: exited fully
+    SHADOW = "shadow"  # evaluated and planned, filled virtually; never sent to the broker
 
 
 class BookTask(_State):

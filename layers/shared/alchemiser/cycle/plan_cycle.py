@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 from alchemiser.books.config import BookConfig, StageConfig, load_stage
+from alchemiser.books.shadow import shadow_books
 from alchemiser.broker.models import TradingSession
 from alchemiser.cycle.artifacts import DaySetup, day_key, put_model, setup_key
 from alchemiser.cycle.capital import settle_capital
@@ -65,7 +66,8 @@ def plan_cycle(
         output=DaySetup,
         context=context,
     )
-    blocked = _blocked_reason(run_id, deps)
+    shadow = frozenset(t.book_id for t in setup.books if t.mode is BookMode.SHADOW)
+    blocked = _blocked_reason(run_id, deps, shadow)
     plan = CyclePlan(
         run_id=run_id,
         stage=request.stage,
@@ -144,7 +146,12 @@ def _fix_day(request: _SetupRequest, deps: Dependencies) -> DaySetup:
     }
     tasks = [
         BookTask(
-            **common, book_id=b.id, strategy=b.strategy, share=b.share, cash=capital.cash[b.id]
+            **common,
+            book_id=b.id,
+            strategy=b.strategy,
+            share=b.share,
+            cash=capital.cash[b.id],
+            mode=BookMode.SHADOW if b.shadow else BookMode.LIVE,
         )
         for b in books
     ]
@@ -222,7 +229,7 @@ def _data_problem(strategy: str, day: date, deps: Dependencies) -> str:
     return "" if last == day else f"the last close is for {last}, the trading day is {day}"
 
 
-def _blocked_reason(run_id: str, deps: Dependencies) -> str:
+def _blocked_reason(run_id: str, deps: Dependencies, shadow: frozenset[str]) -> str:
     """Return why nothing may trade this run ('' when trading may go ahead)."""
     reasons: list[str] = []
     switch = deps.ledger.kill_switch()
@@ -232,17 +239,18 @@ def _blocked_reason(run_id: str, deps: Dependencies) -> str:
         reasons.append(
             f"kill switch is on ({switch.reason or 'no reason given'}, by {switch.updated_by or 'unknown'})"
         )
-    drift = _drift(run_id, deps)
+    drift = _drift(run_id, deps, shadow)
     if drift:
         reasons.append("broker positions disagree with the books: " + "; ".join(drift))
     return "; ".join(reasons)
 
 
-def _drift(run_id: str, deps: Dependencies) -> list[str]:
+def _drift(run_id: str, deps: Dependencies, shadow: frozenset[str]) -> list[str]:
     """Compare the broker's positions with the books' lots plus this run's unreconciled fills
     (as the broker reports them: an earlier attempt may have died before recording them)."""
     refresh_from_broker(run_id, deps)
-    expected = with_unreconciled_fills(books_total(deps.ledger), deps.ledger, run_id)
+    live = books_total(deps.ledger, exclude=shadow_books(deps.ledger, shadow))
+    expected = with_unreconciled_fills(live, deps.ledger, run_id)
     lines = measure_drift(expected, deps.broker.positions(), deps.settings.drift_tolerance_notional)
     return [f"{d.symbol}: broker {d.broker_qty}, books {d.books_qty}" for d in lines]
 

@@ -14,7 +14,7 @@ from alchemiser.cycle.artifacts import (
 )
 from alchemiser.cycle.idempotency import Uncached, run_once_stored
 from alchemiser.cycle.messages import OrdersPlanned, RunRef
-from alchemiser.cycle.models import BookStatus, OrderPlan
+from alchemiser.cycle.models import BookMode, BookStatus, OrderPlan
 from alchemiser.execution.limits import apply_run_limits
 from alchemiser.ledger.models import OrderRecord
 from alchemiser.runtime import Dependencies
@@ -59,7 +59,9 @@ def _netted(
     """Net the stored plans of the books that planned (a blocked plan keeps no order)."""
     day = artifacts.day()
     plans = artifacts.book_plans([t.book_id for t in day.books])
-    planned = [p for p in plans if p.status is BookStatus.PLANNED]
+    shadow = {t.book_id for t in day.books if t.mode is BookMode.SHADOW}
+    # a shadow book is filled virtually by Reconcile: never netted, never sent
+    planned = [p for p in plans if p.status is BookStatus.PLANNED and p.book_id not in shadow]
     symbols = [] if blocked_reason else sorted({t.symbol for p in planned for t in p.trades})
     assets: dict[str, AssetInfo] = {s: deps.broker.asset(s) for s in symbols}
     return net_book_trades(

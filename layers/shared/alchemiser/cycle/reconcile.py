@@ -15,6 +15,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from alchemiser.books.attribution import attribute_crosses, attribute_fills
 from alchemiser.books.cash import with_cash
+from alchemiser.books.shadow import shadow_books, virtual_fills
+from alchemiser.broker.simulated_market import SimulationConfig
 from alchemiser.cycle.artifacts import RunArtifacts, get_model, put_model, reconcile_key
 from alchemiser.cycle.capital import retire_transfers
 from alchemiser.cycle.drift import books_total, measure_drift
@@ -79,6 +81,17 @@ def reconcile_run(run_id: str, attempt: OrderPlan, deps: Dependencies) -> Reconc
     results = executed_results(deps.ledger, run_id, fixed)
     if fixed is not None:
         deps.ledger.record_fills(_fills(fixed, results, plans, complete=not attempt.blocked_reason))
+    shadow_tasks = [t.book_id for t in day.books if t.mode is BookMode.SHADOW]
+    config = SimulationConfig.from_settings(deps.settings)
+    deps.ledger.record_fills(
+        [
+            f
+            for b in shadow_tasks
+            if b in plans
+            for f in virtual_fills(plans[b], day.trading_date, config)
+        ]
+    )
+    shadow = shadow_books(deps.ledger, shadow_tasks)
     retired = [t.book_id for t in day.books if t.mode is BookMode.RETIRED]
     deps.ledger.record_transfers(retire_transfers(run_id, day.trading_date, deps.ledger, retired))
     run_fills = deps.ledger.fills(run_id)
@@ -92,10 +105,10 @@ def reconcile_run(run_id: str, attempt: OrderPlan, deps: Dependencies) -> Reconc
     ]
     setup = artifacts.setup()
     account = account_snapshot(
-        run_id, day.trading_date, deps, transfers, setup.rebalanced if setup else False
+        run_id, day.trading_date, deps, transfers, setup.rebalanced if setup else False, shadow
     )
     deps.ledger.put_account_snapshot(account)
-    drift = measure_drift(books_total(deps.ledger), deps.broker.positions())
+    drift = measure_drift(books_total(deps.ledger, exclude=shadow), deps.broker.positions())
     result = ReconcileResult(
         run_id=run_id,
         trading_date=day.trading_date,

@@ -80,6 +80,7 @@ class OrderRecord(_Record):
 class FillSource(StrEnum):
     MARKET = "market"  # the book's share of a broker fill
     CROSS = "cross"  # netted against another book's opposite trade, at the same price
+    VIRTUAL = "virtual"  # a shadow book's fill: never at the broker (alchemiser.books.shadow)
 
 
 class FillRecord(_Record):
