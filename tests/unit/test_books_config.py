@@ -132,7 +132,7 @@ stages:
         "books.yaml:7: duplicate book 'alpha' (stage dev); first defined on line 4",
         "books.yaml:10: book id must match ^[a-z0-9-]{1,32}$, was 'Bad_Id' (stage dev)",
         "books.yaml:12: share must be in (0, 1], was 0 for book 'Bad_Id' (stage dev)",
-        "books.yaml:15: unknown key 'weight' in a book of stage dev; expected id, strategy, share",
+        "books.yaml:15: unknown key 'weight' in a book of stage dev; expected id, strategy, share, mode",
         "books.yaml:13: book of stage dev is missing 'strategy'",
         "books.yaml:18: share must be a number in (0, 1], was '0.1' for book 'delta' (stage dev)",
         f"books.yaml:17: strategy 'missing.clj' for book 'delta' (stage dev) file not found: {tmp_path / 'missing.clj'}",
@@ -259,3 +259,28 @@ def test_a_bad_capital_policy_is_reported_at_its_line(tmp_path: Path, value: str
     )
     assert problems_of(path) == [expected]
     assert problems_of(path, None) == [expected]
+
+
+def test_a_shadow_book_is_read_and_its_share_is_not_counted_in_the_sum(tmp_path: Path) -> None:
+    # Given live shares summing to 1 and a shadow book of 0.5 beside them
+    path = write(
+        tmp_path,
+        TWO_STAGES.replace(
+            "        share: 0.65\n",
+            "        share: 0.65\n      - id: trial\n        strategy: a.clj\n"
+            "        share: 0.5\n        mode: shadow\n",
+        ),
+    )
+    books = {b.id: b for b in load_books(path, "dev")}
+    assert books["trial"].shadow and books["trial"].mode == "shadow"
+    assert not books["alpha"].shadow and books["alpha"].mode == "live"
+
+
+def test_an_unknown_book_mode_is_reported_at_its_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        TWO_STAGES.replace("        share: 0.65\n", "        share: 0.65\n        mode: paper\n"),
+    )
+    assert problems_of(path) == [
+        "books.yaml:10: mode must be one of live, shadow, was 'paper' for book 'beta-2' (stage dev)"
+    ]
