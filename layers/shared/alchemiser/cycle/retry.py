@@ -78,8 +78,16 @@ def run_for_day(stage: str, day: date, deps: Dependencies) -> DayRun:
 
 
 def run_of_execution(stage: str, day: date, execution_arn: str, deps: Dependencies) -> str:
-    """Return the run of ``day`` that ``execution_arn`` claimed (the first run when none)."""
-    for run in reversed(day_runs(stage, day, deps)):
+    """Return the run of ``day`` that ``execution_arn`` claimed (the first run when none).
+
+    Reads the day's run records by id (the first run, then each retry until one is
+    missing): NotifyFailure may only get items, not query the table.
+    """
+    first = run_id_for(stage, day)
+    run_id, number = first, 1
+    while (run := deps.ledger.get_run(run_id)) is not None:
         if execution_arn and run.execution_arn == execution_arn:
-            return run.run_id
-    return run_id_for(stage, day)
+            return run_id
+        number += 1
+        run_id = f"{first}-r{number}"
+    return first
