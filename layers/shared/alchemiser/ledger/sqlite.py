@@ -28,7 +28,6 @@ from pathlib import Path
 from alchemiser.errors import ConfigurationError
 from alchemiser.ledger.lots import apply_fill, ensure_same_fill, fifo_key
 from alchemiser.ledger.models import (
-    EXTERNAL,
     AccountSnapshot,
     BookSnapshot,
     FillRecord,
@@ -39,6 +38,7 @@ from alchemiser.ledger.models import (
     RunStatus,
     Transfer,
 )
+from alchemiser.ledger.sqlite_cash import CASH_SCHEMA, add_cash, record_transfers
 from alchemiser.sqlite_db import connect, enable_wal, execute_waiting, transaction
 
 SCHEMA_VERSION = 2
@@ -69,12 +69,6 @@ CREATE TABLE IF NOT EXISTS snapshots (
     PRIMARY KEY (book_id, trading_date)
 );
 CREATE TABLE IF NOT EXISTS control (name TEXT PRIMARY KEY, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS cash (account TEXT PRIMARY KEY, amount TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS transfers (
-    transfer_id TEXT PRIMARY KEY, trading_date TEXT NOT NULL, body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS transfers_by_day ON transfers (trading_date, transfer_id);
-CREATE TABLE IF NOT EXISTS account_snapshots (trading_date TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
 
 
@@ -222,27 +216,8 @@ class SQLiteLedger:
 
     def record_transfers(self, transfers: Sequence[Transfer]) -> list[Transfer]:
         """Record the transfers not seen before and move their cash, all in one transaction."""
-        recorded: list[Transfer] = []
         with self._transaction() as conn:
-            for transfer in transfers:
-                row = conn.execute(
-                    "SELECT body FROM transfers WHERE transfer_id = ?", (transfer.transfer_id,)
-                ).fetchone()
-                if row is not None:
-                    _ensure_same_transfer(Transfer.model_validate_json(row[0]), transfer)
-                    continue
-                conn.execute(
-                    "INSERT INTO transfers (transfer_id, trading_date, body) VALUES (?, ?, ?)",
-                    (
-                        transfer.transfer_id,
-                        transfer.trading_date.isoformat(),
-                        transfer.model_dump_json(),
-                    ),
-                )
-                _add_cash(conn, transfer.source, -transfer.amount)
-                _add_cash(conn, transfer.destination, transfer.amount)
-                recorded.append(transfer)
-        return recorded
+            return record_transfers(conn, transfers)
 
     def transfers_on(self, day: date) -> list[Transfer]:
         rows = self._all(
@@ -307,7 +282,7 @@ class SQLiteLedger:
             (fill.run_id, fill.fill_id, fill.book_id, fill.model_dump_json()),
         )
         if fill.cash is not None:
-            _add_cash(conn, fill.book_id, fill.cash)
+            add_cash(conn, fill.book_id, fill.cash)
         row = conn.execute(
             "SELECT realised FROM books WHERE book_id = ?", (fill.book_id,)
         ).fetchone()
@@ -357,32 +332,11 @@ class SQLiteLedger:
                     )
                 execute_waiting(
                     conn,
-                    f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;",
+                    f"BEGIN IMMEDIATE; {_SCHEMA} {CASH_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;",
                     self._what,
                     script=True,
                 )
             self._schema_ready = True
-
-
-def _add_cash(conn: sqlite3.Connection, account: str, amount: Decimal) -> None:
-    """Add ``amount`` to the account's cash; a book's first cash registers the book."""
-    if account == EXTERNAL:
-        return
-    row = conn.execute("SELECT amount FROM cash WHERE account = ?", (account,)).fetchone()
-    total = (Decimal(0) if row is None else Decimal(row[0])) + amount
-    conn.execute(
-        "INSERT OR REPLACE INTO cash (account, amount) VALUES (?, ?)", (account, str(total))
-    )
-    if not account.startswith("_"):
-        conn.execute("INSERT OR IGNORE INTO books (book_id, realised) VALUES (?, '0')", (account,))
-
-
-def _ensure_same_transfer(stored: Transfer, new: Transfer) -> None:
-    if not stored.same_move(new):
-        raise ValueError(
-            f"transfer {new.transfer_id} was recorded as {stored.model_dump_json()}, "
-            f"now offered as {new.model_dump_json()}"
-        )
 
 
 def _replace_run(conn: sqlite3.Connection, run: RunRecord) -> None:
