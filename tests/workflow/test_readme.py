@@ -1,0 +1,215 @@
+"""The README's examples, run the way a reader runs them: in the order written.
+
+The test copies the checkout (git's files, modification times kept) into a temporary
+directory, links the shared data beside it (so ``../shared/data`` reads the same from
+the copy) and links the checkout's ``.venv`` (so ``make run`` finds it set up and does
+not reinstall; the installed ``alchemiser`` is this checkout's, editable, and ``run``
+executes this checkout's state machine and handlers). The blocks run in ONE bash
+session, as a reader pastes them into one terminal, starting from a new terminal's
+environment: no virtual environment active (the quick start's ``source
+.venv/bin/activate`` is what puts ``alchemiser`` on the PATH), no ``ALCHEMISER_*``
+setting. Each block must exit 0 and print or write what the README says it does
+(``QUICK_START_CHECKS``, ``OTHER_CHECKS``: every block has exactly one); the first that
+fails ends the session and the test names its README line.
+``tests/unit/test_readme_blocks.py`` shows the parser and runner fail when a block does.
+
+The blocks: every command block under "## Quick start" (which opens the README), then
+every other command block and the ``$ `` lines of output samples, except these
+(``EXCLUDED``; each must still be found in the README, so the list cannot go stale):
+
+* ``make test``: it is the command that runs this test (CI runs it, ``.ci/run``).
+* the engine's synopsis (``alchemiser eval FILE --date YYYY-MM-DD ...``): placeholders,
+  not a command.
+* ``alchemiser data pull`` and the ``validate`` of the directory it fills: they need
+  Alpaca API keys and the network (``tests/integration/test_data_pull.py`` tests the
+  command against Alpaca's documented answers).
+* ``sam build && sam deploy``: deploys a stack to an AWS account (``make test`` runs
+  ``sam build`` and ``sam validate``).
+
+Commands quoted inline in prose (``alchemiser validate strategies/books.yaml
+strategies/*.clj``, ``make bench``) are not examples the parser finds. The dashboard
+step of the tour is a marked placeholder until ``alchemiser report`` exists.
+"""
+
+from __future__ import annotations
+
+import re
+import resource
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA_DIR, REPO_ROOT
+from tests.support.readme_blocks import (
+    Block,
+    BlockRun,
+    copy_checkout,
+    fresh_shell_env,
+    parse_blocks,
+    run_session,
+    section_blocks,
+)
+
+README = REPO_ROOT / "README.md"
+QUICK_START = "Quick start"
+SESSION_TIMEOUT_S = 300.0
+
+Check = Callable[[BlockRun, Path], None]
+
+EXCLUDED = {
+    "make test": "runs this very test",
+    "alchemiser eval FILE --date YYYY-MM-DD": "a synopsis with placeholders",
+    "alchemiser data pull --data prices": "needs Alpaca API keys and the network",
+    "sam deploy": "deploys to an AWS account",
+}
+
+
+def _in_out(*expected: str) -> Check:
+    def check(run: BlockRun, checkout: Path) -> None:
+        for text in expected:
+            assert text in run.stdout, f"{run.block.describe()}: no {text!r} in its output"
+
+    return check
+
+
+def _files(*paths: str) -> Check:
+    def check(run: BlockRun, checkout: Path) -> None:
+        for path in paths:
+            assert (checkout / path).is_file(), f"{run.block.describe()}: {path} was not written"
+
+    return check
+
+
+def _all(*checks: Check) -> Check:
+    def check(run: BlockRun, checkout: Path) -> None:
+        for each in checks:
+            each(run, checkout)
+
+    return check
+
+
+def _activated(run: BlockRun, checkout: Path) -> None:
+    """Prove nothing here: the blocks after it need ``alchemiser`` on the PATH."""
+
+
+def _runs_in_own_homes(run: BlockRun, checkout: Path) -> None:
+    assert run.stdout.count(") SUCCEEDED\n") == 2, run.stdout
+    homes = [p.name for p in (checkout / ".alchemiser").iterdir() if p.name.startswith("prices-")]
+    assert len(homes) == 1 and (checkout / ".alchemiser" / "demo").is_dir(), homes
+
+
+TOUR = ".alchemiser/tour/reports/cycle-2024-03-{}-dev.html"
+
+# Keyed by a piece of the block's commands; each key must match exactly one block.
+QUICK_START_CHECKS: dict[str, Check] = {
+    "make run": _all(
+        _in_out(") SUCCEEDED\n", "SYNTHETIC demo market"), _files(".alchemiser/demo/home.json")
+    ),
+    "source .venv/bin/activate": _activated,
+    "alchemiser eval strategies/tech_momentum_guarded.clj": _in_out(
+        "as of 2026-08-03", "-> true, take then   [tech_momentum_guarded.clj:9:4]"
+    ),
+    "alchemiser backtest strategies/tech_momentum_guarded.clj": _all(
+        _in_out("max drawdown", "Report: .alchemiser/backtests/tech_momentum.html"),
+        _files(".alchemiser/backtests/tech_momentum.html"),
+    ),
+    "--date 2024-03-18": _all(
+        _in_out("(2024-03-14) SUCCEEDED", "(2024-03-15) SUCCEEDED", "(2024-03-18) SUCCEEDED"),
+        _in_out(
+            "TECL ($1030.06): 41.8 % filled", "not executed, filled 0 (BUY phase blocked: no cash"
+        ),
+        _files(TOUR.format(14), TOUR.format(15), TOUR.format(18)),
+    ),
+    "alchemiser kill-switch on": _in_out(
+        "kill switch: ON",
+        "nothing traded: kill switch is on (trying the kill switch",
+        "Book nuclear (nuclear_energy_rotation.clj): not traded",
+        "Orders: none placed by this run",
+        "kill switch: off",
+    ),
+}
+
+OTHER_CHECKS: dict[str, Check] = {
+    'make run ARGS="--date 2024-03-14': _runs_in_own_homes,
+    "soxl_growth.clj --data": _in_out("max drawdown", "data quality: 1 issue(s)"),
+    "nuclear_energy_rotation.clj --data": _files(".alchemiser/backtests/nuclear.html"),
+    "books.yaml --stage dev --data": _all(
+        _in_out("Portfolio backtest of stage dev"), _files(".alchemiser/backtests/dev/index.html")
+    ),
+    "books.yaml --hedge": _in_out("Hedge backtest of stage dev", "premium paid"),
+}
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """Return a copy of the checkout with the shared data at ``../shared/data``."""
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "data").symlink_to(DATA_DIR, target_is_directory=True)
+    copy = copy_checkout(REPO_ROOT, tmp_path / "alchemiser")
+    # A stale stamp would make `make run` reinstall the linked environment from the copy.
+    stamp = subprocess.run(["make", "-q", ".venv/.installed"], cwd=copy, timeout=60, check=False)
+    assert stamp.returncode == 0, "the checkout's .venv is not set up: run `make setup` first"
+    return copy
+
+
+def checks_by_line(checks: dict[str, Check], blocks: list[Block]) -> dict[int, Check]:
+    """Pair each check with the one block whose commands hold its key."""
+    paired = {}
+    for key, check in checks.items():
+        matching = [b for b in blocks if key in b.commands]
+        assert len(matching) == 1, f"check {key!r} matches {len(matching)} README blocks"
+        paired[matching[0].line] = check
+    unchecked = [b.describe() for b in blocks if b.line not in paired]
+    assert not unchecked, f"README blocks with no check here: {unchecked}"
+    return paired
+
+
+def children_cpu_s() -> float:
+    """Return the CPU seconds (user + system) of this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def is_excluded(block: Block) -> bool:
+    return any(key in block.commands for key in EXCLUDED)
+
+
+@pytest.mark.slow
+def test_every_readme_example_runs_in_the_order_written(checkout: Path, tmp_path: Path) -> None:
+    every = [b for b in parse_blocks(README.read_text()) if b.commands.strip()]
+    for key in EXCLUDED:
+        assert any(key in b.commands for b in every), f"excluded {key!r} is not in the README"
+    blocks = [b for b in every if not is_excluded(b)]
+    quick_start = section_blocks(blocks, QUICK_START)
+    others = [b for b in blocks if b.headings[0] != QUICK_START]
+    assert blocks[: len(quick_start)] == quick_start  # the README opens with it
+    checks = checks_by_line(QUICK_START_CHECKS, quick_start) | checks_by_line(OTHER_CHECKS, others)
+    env = fresh_shell_env(REPO_ROOT)
+    assert shutil.which("alchemiser", path=env["PATH"]) is None  # only activation puts it there
+
+    runs = run_session(
+        blocks, checkout, env, work=tmp_path / "session", timeout_s=SESSION_TIMEOUT_S
+    )
+
+    for run in runs:
+        assert run.exit_code == 0, (
+            f"{run.block.describe()} exited {run.exit_code}\n"
+            f"stdout (end): {run.stdout[-2000:]}\nstderr (end): {run.stderr[-2000:]}"
+        )
+        checks[run.block.line](run, checkout)
+        print(f"{run.seconds:6.1f} s  {run.block.describe()}")
+
+
+def github_anchor(heading: str) -> str:
+    """Return the anchor GitHub gives a heading (lower case, punctuation dropped)."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_within_the_readme_names_a_heading() -> None:
+    text = README.read_text()
+    anchors = {github_anchor(h) for h in re.findall(r"^#{1,6} (.+)$", text, flags=re.M)}
+    links = re.findall(r"\]\(#([^)]+)\)", text)
+    assert links and not [link for link in links if link not in anchors]
