@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SHELL_LANGUAGES = frozenset({"bash", "sh", "shell"})
-FENCE = re.compile(r"^(`{3,})\s*([\w+-]*)\s*$")
+FENCE = re.compile(r"^( *)(`{3,})\s*([\w+-]*)\s*$")  # indented inside list items too
 PROMPT = "$ "
 
 
@@ -48,26 +48,32 @@ class Block:
 
 
 def parse_blocks(markdown: str) -> list[Block]:
-    """Return every fenced block of ``markdown`` in order; an unclosed fence is an error."""
+    """Return every fenced block of ``markdown`` in order; an unclosed fence is an error.
+
+    A fence indented inside a list item has its indentation taken off its lines.
+    """
     blocks: list[Block] = []
     h2 = h3 = ""
-    fence: tuple[str, str, int] | None = None  # (backticks, language, line)
+    fence: tuple[str, str, int, int] | None = None  # (backticks, language, line, indent)
     body: list[str] = []
     for number, line in enumerate(markdown.splitlines(), start=1):
         match = FENCE.match(line)
         if fence is None:
             if match:
-                fence, body = (match.group(1), match.group(2).lower(), number), []
+                fence = (match.group(2), match.group(3).lower(), number, len(match.group(1)))
+                body = []
             elif line.startswith("## "):
                 h2, h3 = line[3:].strip(), ""
             elif line.startswith("### "):
                 h3 = line[4:].strip()
-        elif match and match.group(1) == fence[0] and not match.group(2):
+        elif match and match.group(2) == fence[0] and not match.group(3):
             headings = (h2, h3) if h3 else (h2,)
-            blocks.append(Block(fence[2], fence[1], "".join(f"{b}\n" for b in body), headings))
+            text = "".join(f"{b}\n" for b in body)
+            blocks.append(Block(fence[2], fence[1], text, headings))
             fence = None
         else:
-            body.append(line)
+            indent = min(fence[3], len(line) - len(line.lstrip(" ")))
+            body.append(line[indent:])
     if fence is not None:
         raise ValueError(f"README line {fence[2]}: code fence {fence[0]} is never closed")
     return blocks

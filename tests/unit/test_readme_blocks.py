@@ -42,6 +42,12 @@ hello from sub
 
 ### Later
 
+- a list item:
+
+  ```bash
+  ls note.txt
+  ```
+
 ```bash
 cat note.txt
 BROKEN_STEP
@@ -65,10 +71,12 @@ def test_the_quick_start_blocks_are_exactly_those_under_its_heading() -> None:
     assert [(b.line, b.language, b.headings) for b in blocks] == [
         (9, "bash", ("Quick start",)),
         (19, "", ("Quick start",)),
-        (26, "bash", ("Quick start", "Later")),
+        (28, "bash", ("Quick start", "Later")),
+        (32, "bash", ("Quick start", "Later")),
     ]
+    assert blocks[2].commands == "ls note.txt\n"  # the list item's indentation taken off
     assert blocks[1].commands == "cat note.txt\n"  # a $ line of an output sample
-    assert blocks[2].describe() == "README line 26 (Quick start > Later): cat note.txt"
+    assert blocks[3].describe() == "README line 32 (Quick start > Later): cat note.txt"
 
 
 def test_blocks_share_one_shell_and_the_first_failure_stops_it(tmp_path: Path) -> None:
@@ -76,12 +84,12 @@ def test_blocks_share_one_shell_and_the_first_failure_stops_it(tmp_path: Path) -
     blocks = section_blocks(parse_blocks(FAKE_README), "Quick start")
     runs = run_session(blocks, tmp_path / "repo", env(), work=tmp_path / "work", timeout_s=30)
     # The directory and the variable of the first block hold in the next ones
-    assert runs[0].exit_code == runs[1].exit_code == 0
-    assert runs[1].stdout == "hello from sub\n"
+    assert runs[0].exit_code == runs[1].exit_code == runs[2].exit_code == 0
+    assert runs[1].stdout == "hello from sub\n" and runs[2].stdout == "note.txt\n"
     # The broken line fails its block (bash: command not found), the rest never runs
-    assert runs[2].exit_code == 127 and runs[2].stdout == "hello from sub\n"
-    assert "BROKEN_STEP" in runs[2].stderr and "never printed" not in runs[2].stdout
-    assert runs[2].seconds is None and runs[0].seconds is not None
+    assert runs[3].exit_code == 127 and runs[3].stdout == "hello from sub\n"
+    assert "BROKEN_STEP" in runs[3].stderr and "never printed" not in runs[3].stdout
+    assert runs[3].seconds is None and runs[0].seconds is not None
 
 
 def test_a_block_after_a_failure_is_reported_not_reached(tmp_path: Path) -> None:
