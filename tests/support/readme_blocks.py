@@ -173,13 +173,13 @@ def fresh_shell_env(repo: Path) -> dict[str, str]:
     No virtual environment active (its ``bin`` off the ``PATH``), no ``ALCHEMISER_*``
     setting, and none of an enclosing ``make``'s variables.
     """
-    venv_bin = str((repo / ".venv" / "bin").resolve())
+    venv_bins = {(repo / ".venv" / "bin").resolve()}
+    if "VIRTUAL_ENV" in os.environ:  # the one this test runs in, if it was activated
+        venv_bins.add((Path(os.environ["VIRTUAL_ENV"]) / "bin").resolve())
     drop = {"VIRTUAL_ENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "PYTHONHOME"}
     env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("ALCHEMISER_")}
     path = [
-        p
-        for p in env.get("PATH", "").split(os.pathsep)
-        if p and Path(p).resolve() != Path(venv_bin)
+        p for p in env.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() not in venv_bins
     ]
     env["PATH"] = os.pathsep.join(path)
     return env

@@ -207,7 +207,8 @@ def readme_blocks() -> tuple[list[Block], list[Block]]:
 def run_in_order(blocks: list[Block], checks: dict[int, Check], checkout: Path, work: Path) -> None:
     """Run ``blocks`` in one fresh shell; assert each exits 0 and passes its check."""
     env = fresh_shell_env(REPO_ROOT)
-    assert shutil.which("alchemiser", path=env["PATH"]) is None  # only activation puts it there
+    found = shutil.which("alchemiser", path=env["PATH"])
+    assert found is None, f"{found} is on the PATH before the quick start activates .venv"
     cpu_before = children_cpu_s()
     runs = run_session(blocks, checkout, env, work=work, timeout_s=SESSION_TIMEOUT_S)
     print(f"\n{len(runs)} README blocks, {children_cpu_s() - cpu_before:.1f} s of CPU")
