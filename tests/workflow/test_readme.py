@@ -31,7 +31,10 @@ fails ends the session and the test names its README line.
 
 Commands quoted inline in prose (``alchemiser validate strategies/books.yaml
 strategies/*.clj``, ``make bench``) are not examples the parser finds. The dashboard
-step of the tour is a marked placeholder until ``alchemiser report`` exists.
+step of the tour is a marked placeholder until ``alchemiser report`` exists. What
+``make run`` sets up on a fresh machine (``.venv``, the editable install) is not redone
+here: it is the Makefile's ``$(STAMP)`` rule, which CI's ``make test`` runs first on a
+clean clone (``.ci/run``).
 """
 
 from __future__ import annotations
