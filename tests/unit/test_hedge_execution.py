@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from alchemiser.broker.alpaca_mapping import NEW_YORK
-from alchemiser.broker.errors import BrokerError
+from alchemiser.broker.errors import BrokerError, OrderNotCancelableError
 from alchemiser.broker.models import CLIENT_ORDER_ID_MAX, OrderStatus
 from alchemiser.broker.options_models import OptionLeg, PositionIntent
 from alchemiser.broker.simulated_options import OptionsSimulationConfig, SimulatedOptionsBroker
@@ -164,7 +164,7 @@ def test_a_cancel_that_races_a_fill_keeps_the_fill(
 
         def cancel_option_order(self, order_id: str) -> None:
             self.raced.add(order_id)
-            raise BrokerError(f"cannot cancel option order {order_id!r}: it is filled")
+            raise OrderNotCancelableError(order_id, "it is filled")
 
         def get_option_order(self, order_id: str) -> object:
             order = sim.get_option_order(order_id)
@@ -184,6 +184,24 @@ def test_a_cancel_that_races_a_fill_keeps_the_fill(
     assert len(racing.raced) == 1
     assert result.outcome is Outcome.FILLED and result.filled_qty == 1
     assert len(sim.orders()) == 1
+
+
+def test_a_cancel_that_fails_for_another_reason_is_not_swallowed(
+    tmp_path: Path, market: SimulatedOptionsMarket, clock: InstantClock
+) -> None:
+    sim = broker(tmp_path, market, clock)
+
+    class CancelDown:
+        """The broker is down when the walk cancels: not a race with a fill, so it raises."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(sim, name)
+
+        def cancel_option_order(self, order_id: str) -> None:
+            raise BrokerError(f"cancel of {order_id} failed: 503 service unavailable")
+
+    with pytest.raises(BrokerError, match="503"):
+        execute_option_order(open_long(qty=1), CancelDown(), clock, LIMITS)  # type: ignore[arg-type]
 
 
 def test_long_run_ids_are_hashed_to_fit_the_brokers_limit() -> None:

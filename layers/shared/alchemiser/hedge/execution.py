@@ -27,7 +27,7 @@ from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 
 from alchemiser.books.client_ids import step_client_order_id
-from alchemiser.broker.errors import BrokerError, OrderRejectedError
+from alchemiser.broker.errors import OrderNotCancelableError, OrderRejectedError
 from alchemiser.broker.models import CLIENT_ORDER_ID_MAX, OrderStatus
 from alchemiser.broker.options_models import (
     OptionLeg,
@@ -277,7 +277,7 @@ class _Walk:
             return current
         try:
             self.broker.cancel_option_order(current.id)
-        except BrokerError:
+        except OrderNotCancelableError:
             # A cancel races a fill (Alpaca answers 422): read the order; only a still
             # open order is a real failure.
             current = self.broker.get_option_order(current.id)
