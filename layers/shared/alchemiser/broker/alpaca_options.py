@@ -67,6 +67,8 @@ CONTRACTS_PAGE = 1000
 
 
 class _OptionDataClient(_OneAttemptWithTimeout, OptionHistoricalDataClient):
+    """The options market data API: one attempt per call, paced by the data API's budget."""
+
     def __init__(self, key_id: str, secret_key: str, *, timeout_s: float) -> None:
         super().__init__(api_key=key_id, secret_key=secret_key)
         self._timeout_s = timeout_s
@@ -90,6 +92,10 @@ class AlpacaOptionsBroker(AlpacaBroker):
         self._options_feed = options_feed
         self._max_pages = max_pages
         self._option_data = _OptionDataClient(key_id, secret_key, timeout_s=self._timeout_s)
+        # The same budget as the equity quotes: both are Alpaca's market data API
+        self._option_data._limit(
+            self._timeout_s, self.budgets.data, self.budgets.max_wait_s, self._sleep, self._wall
+        )
 
     # -- market data ------------------------------------------------------------------------
 
