@@ -46,6 +46,7 @@ from alchemiser.money import to_decimal
 from alchemiser.runtime import Dependencies
 
 if TYPE_CHECKING:  # the exposure needs the engine and numpy: imported when a policy is set
+    from alchemiser.broker.options_port import OptionsBroker
     from alchemiser.cycle.hedge_exposure import RunExposure
 
 FAILURE_WINDOW = timedelta(hours=24)
@@ -66,14 +67,15 @@ def hedge(ref: RunRef, deps: Dependencies) -> HedgeDecision:
             f"stage {day.stage} has a hedge policy but this runtime has no options broker "
             "or hedge store"
         )
+    hedge_run = _HedgeRun(deps, store, options, day, policy)
     try:
-        summary = _HedgeRun(deps, store, day, policy).run()
+        summary = hedge_run.run()
     except TransientBrokerError:
         raise  # retried by the state machine; not a failure of the hedge
     except BrokerError as error:
         _count_failure(deps, store, ref.run_id, f"{type(error).__name__}: {error}")
         raise
-    if summary.decision == "refused" and not summary.reasons[-1].startswith("halted:"):
+    if summary.decision == "refused" and not hedge_run.halted:
         _count_failure(deps, store, ref.run_id, summary.reasons[-1])
     return _stored(deps, summary)
 
@@ -102,20 +104,27 @@ def halt_reason(deps: Dependencies, switch: HedgeSwitch) -> str:
 
 class _HedgeRun:
     def __init__(
-        self, deps: Dependencies, store: HedgeStore, day: CyclePlan, policy: HedgePolicy
+        self,
+        deps: Dependencies,
+        store: HedgeStore,
+        options: OptionsBroker,
+        day: CyclePlan,
+        policy: HedgePolicy,
     ) -> None:
-        self.deps, self.store, self.day, self.policy = deps, store, day, policy
+        self.deps, self.store, self.options, self.day = deps, store, options, day
+        self.policy = policy
         self.book = store.load_book()
         self.pending: list[OrderIntent] = []
+        self.halted = False  # a kill switch stopped the day: a refusal, not a failure
 
     def run(self) -> HedgeSummary:
-        assert self.deps.options is not None
-        state, notes = settle_intents(self.book.state, self.book.pending, self.deps.options)
+        state, notes = settle_intents(self.book.state, self.book.pending, self.options)
         if self.book.pending:
             self.book = self.book.model_copy(update={"state": state, "pending": ()})
             self.store.save_book(self.book)
         self.deps.faults.inside("Hedge")
         halt = halt_reason(self.deps, self.store.hedge_switch())
+        self.halted = bool(halt)
         exposure: RunExposure | None = None
         if not halt:
             try:
@@ -159,10 +168,9 @@ class _HedgeRun:
         )  # fmt: skip
 
     def _ports(self) -> HedgePorts:
-        assert self.deps.options is not None
         self.iv = IvHistory({u: dict(days) for u, days in self.book.iv.items()})
         return HedgePorts(
-            self.deps.options, self.deps.clock, self.iv, close_of=self._close_of,
+            self.options, self.deps.clock, self.iv, close_of=self._close_of,
             journal=self._journal,
         )  # fmt: skip
 
