@@ -21,6 +21,6 @@ metrics = Metrics(namespace="Alchemiser", service="alchemiser")
 @metrics.log_metrics
 @event_parser(model=RunRef)
 def lambda_handler(event: RunRef, context: LambdaContext) -> dict[str, Any]:
-    result = hedge(event, current())
+    result = hedge(event, current(), context)
     metrics.add_metric(name="HedgeOrders", unit=MetricUnit.Count, value=result.option_orders)
     return result.model_dump(mode="json")

@@ -15,6 +15,7 @@ from alchemiser.broker.options_models import OptionLeg, PositionIntent
 from alchemiser.broker.simulated_options import OptionsSimulationConfig, SimulatedOptionsBroker
 from alchemiser.broker.simulated_options_market import SimulatedOptionsMarket
 from alchemiser.execution.clock import InstantClock
+from alchemiser.execution.deadline import Deadline
 from alchemiser.hedge.execution import (
     OptionOrderPlan,
     Outcome,
@@ -213,3 +214,18 @@ def test_long_run_ids_are_hashed_to_fit_the_brokers_limit() -> None:
     assert base != hedge_order_id(
         "cycle-2024-03-14-a-very-long-stage-name-indeed", f"c-20240315-{LONG}"
     )
+
+
+def test_the_walk_starts_no_step_its_wait_and_cancel_cannot_finish_before_the_deadline(
+    tmp_path: Path, market: SimulatedOptionsMarket, clock: InstantClock
+) -> None:
+    # Given a walk whose steps rest 20 s each (steps 0 and 0.25 never fill, 0.5 does),
+    # and a Lambda with room for the first two steps only (2 x 20 s each, before the end)
+    sim = broker(tmp_path, market, clock)
+    end = Deadline(clock.now() + timedelta(seconds=75), "the Lambda's remaining 90s less 15s")
+    result = execute_option_order(open_long(), sim, clock, LIMITS, deadline=end)
+    # Then the third step is never placed: the walk ends unfilled and says why
+    assert [o.status for o in sim.orders()] == [OrderStatus.CANCELED, OrderStatus.CANCELED]
+    assert result.outcome is Outcome.UNFILLED
+    assert result.reason.startswith("stopped before step 2: the Lambda's remaining 90s")
+    assert clock.now() <= end.at

@@ -23,12 +23,15 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from alchemiser.books.config import load_hedge_policy
 from alchemiser.broker.errors import BrokerError, TransientBrokerError
 from alchemiser.cycle.artifacts import RunArtifacts, hedge_key, put_model
 from alchemiser.cycle.messages import RunRef
 from alchemiser.cycle.models import CyclePlan, HedgeDecision
 from alchemiser.errors import ConfigurationError, DataError
+from alchemiser.execution.deadline import Deadline, walk_deadline
 from alchemiser.hedge.book import HedgeBookState
 from alchemiser.hedge.daily import HedgeDayInputs, HedgeDayReport, HedgePorts, run_hedge_day
 from alchemiser.hedge.iv_regime import IvHistory
@@ -52,8 +55,11 @@ if TYPE_CHECKING:  # the exposure needs the engine and numpy: imported when a po
 FAILURE_WINDOW = timedelta(hours=24)
 
 
-def hedge(ref: RunRef, deps: Dependencies) -> HedgeDecision:
-    """Run the hedge book's day for ``ref``'s run; store what it did; return the decision."""
+def hedge(ref: RunRef, deps: Dependencies, context: LambdaContext | None = None) -> HedgeDecision:
+    """Run the hedge book's day for ``ref``'s run; store what it did; return the decision.
+
+    Every option walk ends by the ``context``'s remaining time less ``walk_margin_s``.
+    """
     deps.faults.enter("Hedge")
     day = RunArtifacts(deps.store, ref.run_id).day()
     policy = load_hedge_policy(deps.strategies_dir / deps.settings.books_file, day.stage)
@@ -67,7 +73,11 @@ def hedge(ref: RunRef, deps: Dependencies) -> HedgeDecision:
             f"stage {day.stage} has a hedge policy but this runtime has no options broker "
             "or hedge store"
         )
-    hedge_run = _HedgeRun(deps, store, options, day, policy)
+    deadline = None
+    if context is not None:
+        remaining_ms = context.get_remaining_time_in_millis()
+        deadline = walk_deadline(deps.clock.now(), remaining_ms, deps.settings)
+    hedge_run = _HedgeRun(deps, store, options, day, policy, deadline)
     try:
         summary = hedge_run.run()
     except TransientBrokerError:
@@ -110,9 +120,10 @@ class _HedgeRun:
         options: OptionsBroker,
         day: CyclePlan,
         policy: HedgePolicy,
+        deadline: Deadline | None,
     ) -> None:
         self.deps, self.store, self.options, self.day = deps, store, options, day
-        self.policy = policy
+        self.policy, self.deadline = policy, deadline
         self.book = store.load_book()
         self.pending: list[OrderIntent] = []
         self.halted = False  # a kill switch stopped the day: a refusal, not a failure
@@ -171,7 +182,7 @@ class _HedgeRun:
         self.iv = IvHistory({u: dict(days) for u, days in self.book.iv.items()})
         return HedgePorts(
             self.options, self.deps.clock, self.iv, close_of=self._close_of,
-            journal=self._journal,
+            journal=self._journal, deadline=self.deadline,
         )  # fmt: skip
 
     def _journal(self, intent: OrderIntent) -> None:

@@ -266,7 +266,9 @@ class _HedgeDay:
         ports = self.ports
         if ports.journal is not None:
             ports.journal(intent)
-        return execute_option_order(plan, ports.broker, ports.clock, ports.limits, ports.walk)
+        return execute_option_order(
+            plan, ports.broker, ports.clock, ports.limits, ports.walk, ports.deadline
+        )
 
     # -- a new hedge ------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from alchemiser.broker.options_models import OptionLeg, PositionIntent
 from alchemiser.broker.options_port import OptionsBroker
 from alchemiser.execution.clock import Clock
+from alchemiser.execution.deadline import Deadline
 from alchemiser.hedge.book import HedgeBookState, HedgeRecord
 from alchemiser.hedge.execution import OptionExecution, WalkSettings
 from alchemiser.hedge.iv_regime import IvStore, RegimeReading
@@ -45,6 +46,7 @@ class HedgePorts:
     limits: HedgeLimits = field(default_factory=HedgeLimits)
     walk: WalkSettings = field(default_factory=WalkSettings)
     journal: Callable[[OrderIntent], None] | None = None  # stores an order before it is sent
+    deadline: Deadline | None = None  # every walk ends before it (the Lambda's remaining time)
 
 
 @dataclass(frozen=True)
