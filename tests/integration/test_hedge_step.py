@@ -7,6 +7,7 @@ real QQQ/SPY closes, the SQLite hedge store in the home's ledger).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -25,7 +26,12 @@ from alchemiser.errors import InjectedCrashError
 from alchemiser.execution.clock import InstantClock
 from alchemiser.ledger.hedge_store import HedgeBookRecord, SQLiteHedgeStore
 from alchemiser.ledger.models import KillSwitch
-from alchemiser.local.environment import books_of, build_local_dependencies, open_market
+from alchemiser.local.environment import (
+    LocalMarket,
+    books_of,
+    build_local_dependencies,
+    open_market,
+)
 from alchemiser.runtime import Dependencies
 from tests.workflow.conftest import make_settings
 
@@ -33,10 +39,17 @@ DAY = date(2024, 3, 14)
 EQUITY = Decimal(100_000)
 
 
+@functools.cache
+def market_on(day: date) -> LocalMarket:
+    """Return the real prices' market (read once: the tests only read it)."""
+    settings = make_settings(Path("unused"))
+    return open_market(settings, books_of(settings), day)
+
+
 def deps_on(home: Path, day: date = DAY, **overrides: object) -> Dependencies:
     """Return the local adapters of ``home`` on ``day`` with its plan stored."""
     settings = make_settings(home, **overrides)
-    market = open_market(settings, books_of(settings), day)
+    market = market_on(day)
     now = trading_session(day).close - timedelta(minutes=15)
     deps = build_local_dependencies(settings, market, day, now, FaultPlan())
     deps = replace(deps, clock=InstantClock(now))
