@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from alchemiser.cycle.models import (
     BookPlan,
@@ -158,7 +158,11 @@ class RunArtifacts:
         return find_model(self.store, gate_key(self.run_id), BuyGate)
 
     def hedge(self) -> HedgeSummary | None:
-        return find_model(self.store, hedge_key(self.run_id), HedgeSummary)
+        """Return what the hedge did (None when it has not run, or wrote an older shape)."""
+        try:
+            return find_model(self.store, hedge_key(self.run_id), HedgeSummary)
+        except ValidationError:
+            return None  # a run's hedge.json from before the hedge was wired: nothing to show
 
     def reconcile(self) -> ReconcileResult | None:
         return find_model(self.store, reconcile_key(self.run_id), ReconcileResult)
