@@ -35,7 +35,9 @@ def notify(
     artifacts = RunArtifacts(deps.store, request.run_id)
     day = artifacts.day()
     orders = get_model(deps.store, request.plan_key, OrderPlan)
-    report = render_report(day, orders, artifacts.reconcile(), data_source=day.data_source)
+    report = render_report(
+        day, orders, artifacts.reconcile(), data_source=day.data_source, hedge=artifacts.hedge()
+    )
     result = _publish(report, f"reports/{request.run_id}.html", deps)
     blocked = blocked_reason(orders.blocked_reason, deps)
     status = RunStatus.BLOCKED if blocked else RunStatus.COMPLETED
