@@ -51,7 +51,7 @@ PIP_FOR_LAMBDA = (
 )
 # What the python3.12 runtime itself provides (the managed layers leave these out).
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six")
-NEEDS = frozenset({"broker", "market", "engine"})
+NEEDS = frozenset({"broker", "market", "engine", "dashboard"})
 
 
 @dataclass(frozen=True)
@@ -217,6 +217,8 @@ if "engine" in needs:
     from pathlib import Path
     from alchemiser.books.config import load_books
     load_books(Path(deps.settings.strategies_dir) / "books.yaml", deps.settings.stage)
+if "dashboard" in needs:
+    import alchemiser.analytics.publish  # the site's pages (numpy) and their writer
 print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} - set(sys.stdlib_module_names))))
 """
 

@@ -530,7 +530,7 @@ def test_functions_get_the_pinned_powertools_layer_and_only_the_layers_they_need
         # and ours follow, the shared library after the third-party layers (a later layer
         # wins a clash in /opt), within Lambda's five
         ours = [layer["Ref"] for layer in layers[1:]]
-        expected = ["PandasLayer"] if needs & {"broker", "market", "engine"} else []
+        expected = ["PandasLayer"] if needs & {"broker", "market", "engine", "dashboard"} else []
         expected += ["ParquetLayer"] if "market" in needs else []
         expected += ["SharedLayer"]
         expected += ["StrategiesLayer"] if "engine" in needs else []

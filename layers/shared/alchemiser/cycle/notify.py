@@ -34,8 +34,15 @@ def notify(
     artifacts = RunArtifacts(deps.store, request.run_id)
     day = artifacts.day()
     orders = get_model(deps.store, request.plan_key, OrderPlan)
-    report = render_report(day, orders, artifacts.reconcile(), data_source=day.data_source)
-    result = _publish(report, f"reports/{request.run_id}.html", deps)
+    reconciled = artifacts.reconcile()
+    # numpy and the pages load here, not when the handler starts (NotifyFailure shares
+    # this module and loads neither)
+    from alchemiser.analytics.publish import refresh_dashboard
+
+    site, problem = refresh_dashboard(deps, day.stage)
+    report = render_report(day, orders, reconciled, data_source=day.data_source)
+    dashboard = site.index if site is not None else problem
+    result = _publish(report, f"reports/{request.run_id}.html", deps, dashboard=dashboard)
     blocked = blocked_reason(orders.blocked_reason, deps)
     status = RunStatus.BLOCKED if blocked else RunStatus.COMPLETED
     deps.ledger.finish_run(
@@ -87,16 +94,21 @@ def _trading_day(event: ExecutionStatusChange) -> date:
     return event.detail.start_date.astimezone(MARKET_TIMEZONE).date()
 
 
-def _publish(report: RunReport, key: str, deps: Dependencies) -> NotifyResult:
+def _publish(
+    report: RunReport, key: str, deps: Dependencies, *, dashboard: str = ""
+) -> NotifyResult:
     """Store the report's HTML under ``key`` and send its email with a link to it."""
     deps.store.put_bytes(key, report.html.encode(), "text/html; charset=utf-8")
     location = deps.store.locate(key)
+    links = f"Full report: {location}\n" + (f"Dashboard: {dashboard}\n" if dashboard else "")
     message_id = deps.notifier.send(
         Message(
             subject=report.subject,
-            text=f"{report.text}\n\nFull report: {location}\n",
+            text=f"{report.text}\n\n{links}",
             html=report.html,
             run_id=report.run_id,
         )
     )
-    return NotifyResult(run_id=report.run_id, report_key=location, message_id=message_id)
+    return NotifyResult(
+        run_id=report.run_id, report_key=location, message_id=message_id, dashboard=dashboard
+    )
