@@ -149,11 +149,20 @@ def _daily_chart(rows: Sequence[OrderQuality]) -> dict[str, Any]:
         ("vs_arrival_bps", "vs arrival mid", "#d62728"),
     ):
         y = [_round(_weighted(days[d], measure)) for d in sorted(days)]
-        traces.append({"type": "bar", "name": name, "x": x, "y": y, "marker": {"color": colour}})
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": name,
+                "x": x,
+                "y": y,
+                "line": {"color": colour, "width": 1.6},
+                "marker": {"size": 5},
+            }
+        )
     layout = {
         "autosize": True,
         "height": 300,
-        "barmode": "group",
         "margin": {"l": 48, "r": 8, "t": 12, "b": 40},
         "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
         "xaxis": {"type": "date"},

@@ -1,0 +1,89 @@
+"""The live dashboard after 20 local trading days on real prices, opened in headless Chromium.
+
+Built the way a person gets it: 20 runs of ``alchemiser run`` in one home (each run's
+Notify step refreshes the site), then ``alchemiser report``. Every page reads with no
+console error and no request outside its files, every chart is drawn and every table
+fits a 390 px screen without hiding a column. The summary pages are also opened at
+desktop width; the 20 run pages (tables and traces only) at phone width.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext
+
+from alchemiser.cli import main
+from alchemiser.local.cycle_runner import run_cycle
+from alchemiser.local.summary import summarize
+from alchemiser.market.loader import load_price_directory
+from alchemiser.settings import Settings
+from tests.conftest import PRICES_DIR, REPO_ROOT
+from tests.support.browser import DESKTOP, PHONE, inspect_page
+
+FIRST_DAY = date(2024, 2, 1)
+DAYS = 20
+BOOKS = ("klm-ensemble", "nuclear", "tech-momentum")
+
+
+@dataclass(frozen=True)
+class LiveSite:
+    home: Path
+    index: Path
+    summaries: list[dict[str, object]]
+
+
+def trading_days() -> list[date]:
+    dates = load_price_directory(PRICES_DIR, ["SPY"]).dates.astype("datetime64[D]").tolist()
+    return [d for d in dates if d >= FIRST_DAY][:DAYS]
+
+
+@pytest.fixture(scope="session")
+def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    home = tmp_path_factory.mktemp("dashboard") / "home"
+    settings = Settings.model_validate(
+        {
+            "home": home,
+            "data_dir": PRICES_DIR,
+            "strategies_dir": REPO_ROOT / "strategies",
+            "stage": "dev",
+        }
+    )
+    summaries = [summarize(run_cycle(settings, REPO_ROOT, day=day)) for day in trading_days()]
+    yield LiveSite(home, home / "reports" / "site" / "index.html", summaries)
+
+
+def test_every_run_refreshes_the_dashboard_and_says_where_it_is(
+    live_site: LiveSite, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every run succeeded and its summary names the refreshed dashboard
+    assert all(s["status"] == "SUCCEEDED" for s in live_site.summaries)
+    assert {s["dashboard"] for s in live_site.summaries} == {str(live_site.index)}
+    # and `alchemiser report` rewrites the same site and prints its path
+    assert main(["report", "--home", str(live_site.home)]) == 0
+    assert f"Dashboard: {live_site.index} ({DAYS} runs" in capsys.readouterr().out
+
+
+def test_every_page_of_the_dashboard_reads_at_phone_width(
+    browser: BrowserContext, live_site: LiveSite, screenshots: Path
+) -> None:
+    site = live_site.index.parent
+    runs = [f"run-{day.isoformat()}" for day in trading_days()]
+    summary = ["account", *(f"book-{b}" for b in BOOKS), "execution", "index", "runs"]
+    assert sorted(p.stem for p in site.glob("*.html")) == sorted([*summary, *runs])
+    # Charts on each page: NAV, growth, drawdown, monthly returns (the rolling ones wait
+    # for 126 days); a book has no NAV chart; execution quality has its cost per day.
+    charts = {"account": 4, "execution": 1, "index": 0, "runs": 0} | {f"book-{b}": 3 for b in BOOKS}
+    faults: dict[str, list[str]] = {}
+    for name in [*summary, *runs]:
+        widths = (PHONE, DESKTOP) if name in summary else (PHONE,)
+        for report in inspect_page(browser, site / f"{name}.html", widths, screenshots):
+            assert report.charts == charts.get(name, 0), name
+            assert report.tables >= 1, name
+            if report.faults():
+                faults[f"{name} at {report.width} px"] = report.faults()
+    assert faults == {}
