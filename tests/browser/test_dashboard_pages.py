@@ -9,7 +9,6 @@ desktop width; the 20 run pages (tables and traces only) at phone width.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -43,7 +42,7 @@ def trading_days() -> list[date]:
 
 
 @pytest.fixture(scope="session")
-def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+def live_site(tmp_path_factory: pytest.TempPathFactory) -> LiveSite:
     home = tmp_path_factory.mktemp("dashboard") / "home"
     settings = Settings.model_validate(
         {
@@ -54,7 +53,7 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
         }
     )
     summaries = [summarize(run_cycle(settings, REPO_ROOT, day=day)) for day in trading_days()]
-    yield LiveSite(home, home / "reports" / "site" / "index.html", summaries)
+    return LiveSite(home, home / "reports" / "site" / "index.html", summaries)
 
 
 def test_every_run_refreshes_the_dashboard_and_says_where_it_is(
