@@ -34,13 +34,17 @@ class BenchmarkPrices:
     closes: FloatArray
 
     def returns_on(self, series: ReturnSeries) -> ReturnSeries | None:
-        """Return the benchmark's returns on the series' days, bought at the close before."""
+        """Return the benchmark's returns on the series' days, bought at the first day's close.
+
+        A live series starts in cash and buys at its first run (its first return is that
+        day's cost), so the benchmark is bought at the same close: its first return is 0.
+        """
         first = int(np.searchsorted(self.dates, series.dates[0]))
-        if first == 0 or first >= len(self.dates):
+        if first >= len(self.dates) or self.dates[first] != series.dates[0]:
             return None
         try:
             return benchmark_returns(
-                self.name, series.dates, self.dates, self.closes, float(self.closes[first - 1])
+                self.name, series.dates, self.dates, self.closes, float(self.closes[first])
             )
         except ValueError:
             return None  # a day the benchmark lacks: the page says it has no benchmark

@@ -48,7 +48,8 @@ class PublishedSite:
 
     index: str  # a file path, or a pre-signed https URL
     files: int
-    runs: int
+    history: LiveHistory  # what it shows (the email's summary reads the same)
+    benchmark: BenchmarkPrices | None
 
 
 def benchmark_prices(market: MarketData, last_day: date) -> BenchmarkPrices | None:
@@ -109,7 +110,7 @@ def refresh_site(
     else:
         raise TypeError(f"expected a local or an S3 object store, found {type(store).__name__}")
     count = len(files.pages) + 2  # the pages, the index and the chart library
-    return PublishedSite(index=index, files=count, runs=len(history.days))
+    return PublishedSite(index=index, files=count, history=history, benchmark=benchmark)
 
 
 def _upload(

@@ -31,6 +31,7 @@ from alchemiser.analytics.site_style import PAGE_CSS
 ASSETS_DIR = "assets"
 STACKED_TABLE_COLUMNS = 5
 DEFAULT_CHART_HEIGHT = 320
+CHART_LIBRARY_VARIABLE = "ALCHEMISER_CHART_LIBRARY"
 PLOTLY_CONFIG = {"responsive": True, "displaylogo": False}
 _PLOTLY_VERSION = re.compile(rb"plotly\.js v(\d+\.\d+\.\d+)")
 
@@ -58,7 +59,16 @@ class SiteFiles:
 
 
 def chart_library_source() -> Path:
-    """Return the plotly.min.js that the installed ``plotly`` package ships."""
+    """Return the plotly.min.js that the installed ``plotly`` package ships.
+
+    ``ALCHEMISER_CHART_LIBRARY`` names the file instead where the package is not
+    installed (the Notify function: its layer carries only that file).
+    """
+    named = os.environ.get(CHART_LIBRARY_VARIABLE)
+    if named:
+        if not Path(named).is_file():
+            raise ChartLibraryMissingError(f"{CHART_LIBRARY_VARIABLE}={named}: no such file")
+        return Path(named)
     spec = importlib.util.find_spec("plotly")
     locations = [] if spec is None else list(spec.submodule_search_locations or [])
     for location in locations:

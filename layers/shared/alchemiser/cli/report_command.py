@@ -79,5 +79,5 @@ def run_report(args: argparse.Namespace) -> int:
         return fail(
             ValueError(f"{home}: stage {stage} has no reconciled run yet: nothing to report")
         )
-    print(f"Dashboard: {site.index} ({site.runs} runs, {site.files} files)")
+    print(f"Dashboard: {site.index} ({len(site.history.days)} runs, {site.files} files)")
     return 0

@@ -11,7 +11,9 @@ still owned it, so a re-run or a redrive can finish the day at once.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -21,9 +23,13 @@ from alchemiser.cycle.messages import ExecutionStatusChange, NotifyRequest
 from alchemiser.cycle.models import FailureNotice, NotifyResult, OrderPlan
 from alchemiser.execution.limits import kill_switch_reason
 from alchemiser.ledger.models import RunStatus
-from alchemiser.notify.port import Message
+from alchemiser.notify.port import InlineImage, Message
 from alchemiser.reporting.report import RunReport, render_failure_report, render_report
 from alchemiser.runtime import Dependencies
+
+if TYPE_CHECKING:  # numpy: loaded only when Notify builds them
+    from alchemiser.analytics.publish import PublishedSite
+    from alchemiser.reporting.digest import Digest
 
 
 def notify(
@@ -42,7 +48,10 @@ def notify(
     site, problem = refresh_dashboard(deps, day.stage)
     report = render_report(day, orders, reconciled, data_source=day.data_source)
     dashboard = site.index if site is not None else problem
-    result = _publish(report, f"reports/{request.run_id}.html", deps, dashboard=dashboard)
+    summary = _digest(site, dashboard) if site is not None else None
+    result = _publish(
+        report, f"reports/{request.run_id}.html", deps, dashboard=dashboard, digest=summary
+    )
     blocked = blocked_reason(orders.blocked_reason, deps)
     status = RunStatus.BLOCKED if blocked else RunStatus.COMPLETED
     deps.ledger.finish_run(
@@ -94,19 +103,46 @@ def _trading_day(event: ExecutionStatusChange) -> date:
     return event.detail.start_date.astimezone(MARKET_TIMEZONE).date()
 
 
+def _digest(site: PublishedSite, dashboard: str) -> Digest:
+    """Return the email's summary; without its chart when the chart cannot be drawn."""
+    from alchemiser.reporting.digest import build_digest
+
+    try:
+        return build_digest(site.history, site.benchmark, dashboard)
+    except (ImportError, OSError, ValueError) as error:
+        plain = build_digest(site.history, site.benchmark, dashboard, chart=False)
+        note = f"The chart could not be drawn: {type(error).__name__}: {error}"
+        return replace(plain, text=f"{plain.text}{note}\n", html=f"{plain.html}<p>{note}</p>")
+
+
 def _publish(
-    report: RunReport, key: str, deps: Dependencies, *, dashboard: str = ""
+    report: RunReport,
+    key: str,
+    deps: Dependencies,
+    *,
+    dashboard: str = "",
+    digest: Digest | None = None,
 ) -> NotifyResult:
-    """Store the report's HTML under ``key`` and send its email with a link to it."""
+    """Store the report's HTML under ``key`` and send its email with a link to it.
+
+    A ``digest`` (the account, the books, a chart and the dashboard) goes above the report.
+    """
     deps.store.put_bytes(key, report.html.encode(), "text/html; charset=utf-8")
     location = deps.store.locate(key)
     links = f"Full report: {location}\n" + (f"Dashboard: {dashboard}\n" if dashboard else "")
+    text, body = report.text, report.html
+    images: tuple[InlineImage, ...] = ()
+    if digest is not None:
+        text = f"{digest.text}\n{text}"
+        body = body.replace("<body>", f"<body>{digest.html}", 1)
+        images = digest.images
     message_id = deps.notifier.send(
         Message(
             subject=report.subject,
-            text=f"{report.text}\n\n{links}",
-            html=report.html,
+            text=f"{text}\n\n{links}",
+            html=body,
             run_id=report.run_id,
+            images=images,
         )
     )
     return NotifyResult(
