@@ -13,7 +13,7 @@ import io
 import numpy as np
 
 from alchemiser.analytics.charts import BENCHMARK_COLOUR, STRATEGY_COLOUR
-from alchemiser.analytics.returns import ReturnSeries
+from alchemiser.analytics.returns import ReturnSeries, as_date
 
 WIDTH_IN, HEIGHT_IN, DPI = 5.6, 2.6, 110  # 616 x 286 px: sharp at phone width, ~30 KB
 WINDOW_DAYS = 252  # the last year of runs
@@ -51,5 +51,4 @@ def growth_png(account: ReturnSeries, benchmark: ReturnSeries | None) -> bytes:
 
 
 def _label(day: np.datetime64, long_span: bool) -> str:
-    value = day.astype("datetime64[D]").item()
-    return value.strftime("%b %Y" if long_span else "%b %d")
+    return as_date(day).strftime("%b %Y" if long_span else "%b %d")
