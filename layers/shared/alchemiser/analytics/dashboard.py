@@ -20,6 +20,7 @@ from alchemiser.analytics.page import Block, Cell, Chart, Link, Page, Table
 from alchemiser.analytics.returns import DateArray, FloatArray, ReturnSeries, benchmark_returns
 from alchemiser.analytics.run_pages import run_page, run_slug, runs_page
 from alchemiser.analytics.tearsheet import build_tearsheet, percent
+from alchemiser.ledger.models import FillRecord
 
 ACCOUNT_SLUG = "account"
 MAX_TRADE_ROWS = 250
@@ -148,9 +149,8 @@ def account_page(history: LiveHistory, benchmark: BenchmarkPrices | None) -> Pag
     )
 
 
-def _trades(history: LiveHistory, book_id: str) -> Table:
-    fills = [f for day in history.days for f in day.fills if f.book_id == book_id]
-    fills.sort(key=lambda f: (f.trading_date, f.symbol), reverse=True)
+def _trades(fills: list[FillRecord]) -> Table:
+    fills = sorted(fills, key=lambda f: (f.trading_date, f.symbol), reverse=True)
     rows: list[tuple[Cell, ...]] = [
         (
             f.trading_date.isoformat(),
@@ -198,8 +198,18 @@ def _decisions(history: LiveHistory, book_id: str) -> Table:
     )
 
 
-def book_page(history: LiveHistory, book_id: str, benchmark: BenchmarkPrices | None) -> Page:
-    """Return a book's page: its tearsheet, its trades and its decisions by day."""
+def book_page(
+    history: LiveHistory,
+    book_id: str,
+    benchmark: BenchmarkPrices | None,
+    fills: list[FillRecord] | None = None,
+) -> Page:
+    """Return a book's page: its tearsheet, its trades and its decisions by day.
+
+    ``fills`` are the book's fills (read from ``history`` when not given).
+    """
+    if fills is None:
+        fills = [f for day in history.days for f in day.fills if f.book_id == book_id]
     series = history.book_returns(book_id)
     strategy = next(b.strategy for d in history.days for b in d.books if b.book_id == book_id)
     if series is None:
@@ -209,7 +219,7 @@ def book_page(history: LiveHistory, book_id: str, benchmark: BenchmarkPrices | N
     sheet = build_tearsheet(
         book_slug(book_id), f"Book {book_id}", series, benchmark=bench, notes=notes
     )
-    blocks = (*sheet.blocks, _trades(history, book_id), _decisions(history, book_id))
+    blocks = (*sheet.blocks, _trades(fills), _decisions(history, book_id))
     return Page(
         slug=sheet.slug,
         title=sheet.title,
@@ -231,7 +241,11 @@ def build_dashboard(history: LiveHistory, benchmark: BenchmarkPrices | None) -> 
     if not history.days:
         raise ValueError(f"stage {history.stage} has no reconciled run yet: nothing to show")
     account = account_page(history, benchmark)
-    books = [book_page(history, b, benchmark) for b in history.book_ids]
+    fills: dict[str, list[FillRecord]] = defaultdict(list)
+    for day in history.days:
+        for fill in day.fills:
+            fills[fill.book_id].append(fill)
+    books = [book_page(history, b, benchmark, fills[b]) for b in history.book_ids]
     orders = [o for day in history.days for o in day.orders]
     execution = execution_page(orders)
     by_day = _day_returns(history.account_returns())

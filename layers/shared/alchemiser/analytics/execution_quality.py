@@ -53,14 +53,14 @@ def order_quality(order: OrderRecord) -> OrderQuality | None:
     if order.filled_qty <= 0 or order.avg_fill_price is None:
         return None
     sign = 1.0 if order.side is OrderSide.BUY else -1.0
-    fill = float(order.avg_fill_price)
-    reference = float(order.ref_price)
+    fill, reference = float(order.avg_fill_price), float(order.ref_price)
     vs_arrival = spread = None
     if order.arrival_bid is not None and order.arrival_ask is not None:
-        mid = float((order.arrival_bid + order.arrival_ask) / 2)
+        bid, ask = float(order.arrival_bid), float(order.arrival_ask)
+        mid = (bid + ask) / 2
         if mid > 0:
             vs_arrival = sign * (fill - mid) / mid * BPS
-            spread = float(order.arrival_ask - order.arrival_bid) / mid * BPS
+            spread = (ask - bid) / mid * BPS
     seconds = None
     if order.submitted_at is not None and order.last_fill_at is not None:
         seconds = (order.last_fill_at - order.submitted_at).total_seconds()
@@ -68,7 +68,7 @@ def order_quality(order: OrderRecord) -> OrderQuality | None:
         trading_date=order.trading_date,
         symbol=order.symbol,
         side=order.side.value,
-        notional=float(order.filled_qty * order.avg_fill_price),
+        notional=float(order.filled_qty) * fill,
         vs_reference_bps=sign * (fill - reference) / reference * BPS,
         vs_arrival_bps=vs_arrival,
         spread_bps=spread,

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 
@@ -81,8 +82,12 @@ class RunDay:
         unallocated = self.account_equity - sum((b.capital for b in self.books), ZERO)
         return sum((b.equity for b in self.books), ZERO) + unallocated
 
+    @cached_property
+    def _by_id(self) -> dict[str, BookDay]:
+        return {b.book_id: b for b in self.books}
+
     def book(self, book_id: str) -> BookDay | None:
-        return next((b for b in self.books if b.book_id == book_id), None)
+        return self._by_id.get(book_id)
 
 
 @dataclass(frozen=True)
