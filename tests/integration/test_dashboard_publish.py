@@ -5,26 +5,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import boto3
+import numpy as np
 import pytest
 import requests
 from botocore.config import Config
 from moto import mock_aws
 
-from alchemiser.analytics.live_series import load_history
+from alchemiser.analytics.live_series import LiveHistory, load_history
+from alchemiser.analytics.live_vs_backtest import compare_book, comparison_blocks
 from alchemiser.analytics.publish import SITE_PREFIX, refresh_site
 from alchemiser.ledger.sqlite import SQLiteLedger
 from alchemiser.local.cycle_runner import run_cycle
+from alchemiser.market.local_data import DirectoryMarketData
+from alchemiser.reporting.digest import build_digest, mismatch_flags
 from alchemiser.settings import Settings
 from alchemiser.storage.local import LocalObjectStore
 from alchemiser.storage.s3 import S3ObjectStore
 from tests.conftest import PRICES_DIR, REPO_ROOT
 
 BUCKET = "alchemiser-dev-reports"
+STRATEGIES = REPO_ROOT / "strategies"
+D = Decimal
 DAYS = (date(2024, 3, 11), date(2024, 3, 12))
 
 
@@ -110,3 +118,90 @@ def test_on_s3_every_link_of_the_site_is_presigned_and_opens(home: Path, s3: Any
         scripts = re.findall(r'<script src="([^"]+)"', page.text)
         for script in scripts:
             assert requests.get(script.replace("&amp;", "&"), timeout=10).status_code == 200
+
+
+# -- live vs backtest ----------------------------------------------------------------------
+
+
+def live_history(home: Path) -> LiveHistory:
+    return load_history(SQLiteLedger(home / "ledger.sqlite3"), LocalObjectStore(home), "dev")
+
+
+def market() -> DirectoryMarketData:
+    return DirectoryMarketData(PRICES_DIR)
+
+
+def test_each_book_tracks_its_backtest_and_the_difference_adds_up(home: Path) -> None:
+    history = live_history(home)
+    for book_id in history.book_ids:
+        comparison = compare_book(history, book_id, STRATEGIES, market())
+        assert comparison is not None
+        # The same days, and on real data the same targets every day
+        assert comparison.backtest.dates.tolist() == comparison.live.dates.tolist()
+        assert comparison.mismatch_days == ()
+        # the split adds up to the difference each day
+        parts = comparison.execution + comparison.allocation + comparison.residual
+        assert parts.tolist() == pytest.approx(comparison.difference.tolist(), abs=1e-15)
+        # and a live book is within 30 bps a day of its backtest (costs, rounding)
+        assert np.abs(comparison.difference).max() < 0.003, book_id
+
+
+def with_target(
+    history: LiveHistory, day: int, book_id: str, weights: dict[str, str]
+) -> LiveHistory:
+    """Return ``history`` with the book's live target on ``days[day]`` replaced."""
+    days = list(history.days)
+    run_day = days[day]
+    books = tuple(
+        replace(b, target_weights={s: D(w) for s, w in weights.items()})
+        if b.book_id == book_id
+        else b
+        for b in run_day.books
+    )
+    days[day] = replace(run_day, books=books)
+    return replace(history, days=tuple(days))
+
+
+def test_a_day_whose_live_target_differs_is_a_mismatch_with_both_traces(home: Path) -> None:
+    # Given a history in which the nuclear book's first target was all SPY
+    history = with_target(live_history(home), 0, "nuclear", {"SPY": "1"})
+
+    # When it is compared with its backtest
+    comparison = compare_book(history, "nuclear", STRATEGIES, market())
+
+    # Then that day is a mismatch, with the live target and the backtest's and both traces
+    assert comparison is not None
+    assert comparison.mismatch_days == (DAYS[0],)
+    [mismatch] = comparison.mismatches
+    assert mismatch.live == {"SPY": 1.0}
+    assert mismatch.backtest != mismatch.live
+    assert mismatch.backtest_trace.startswith("Nuclear Energy Rotation on 2024-03-11")
+    assert mismatch.live_trace.startswith("Nuclear Energy Rotation on 2024-03-11")
+    # and the next day's difference, less execution, is put down to allocation
+    assert comparison.allocation[1] == pytest.approx(
+        comparison.difference[1] - comparison.execution[1], abs=1e-15
+    )
+    assert comparison.residual[1] == pytest.approx(0.0, abs=1e-15)
+    # and the book's page shows the mismatch with both decisions
+    blocks = comparison_blocks(comparison)
+    titles = [b.title for b in blocks]
+    assert "Mismatch days" in titles
+    assert "Backtest decision on 2024-03-11" in titles
+
+
+def test_a_mismatch_today_is_flagged_at_the_top_of_the_email(home: Path) -> None:
+    history = with_target(live_history(home), 1, "tech-momentum", {"SPY": "1"})
+    comparisons = {
+        b: compare_book(history, b, STRATEGIES, market()) or "" for b in history.book_ids
+    }
+    flags = mismatch_flags(history, comparisons)
+    assert len(flags) == 1
+    assert flags[0].startswith("tech-momentum: today's target differs from its backtest's")
+    digest = build_digest(history, None, "", comparisons=comparisons, chart=False)
+    assert digest.text.startswith("!! tech-momentum")
+    assert "Live vs backtest: tech-momentum" in digest.html
+    # and a day without one flags nothing
+    plain = {
+        b: compare_book(live_history(home), b, STRATEGIES, market()) or "" for b in history.book_ids
+    }
+    assert mismatch_flags(live_history(home), plain) == []

@@ -8,6 +8,7 @@ backtests' pages say the same things the same way.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ import numpy as np
 from alchemiser.analytics import charts
 from alchemiser.analytics.execution_quality import execution_page
 from alchemiser.analytics.live_series import LiveHistory, RunDay
+from alchemiser.analytics.live_vs_backtest import BookComparison, comparison_blocks
 from alchemiser.analytics.page import Block, Cell, Chart, Link, Page, Table
 from alchemiser.analytics.returns import DateArray, FloatArray, ReturnSeries, benchmark_returns
 from alchemiser.analytics.run_pages import run_page, run_slug, runs_page
@@ -23,6 +25,7 @@ from alchemiser.analytics.tearsheet import build_tearsheet, percent
 from alchemiser.ledger.models import FillRecord
 
 ACCOUNT_SLUG = "account"
+NOT_COMPARED = "Live vs backtest was not computed for this site."
 MAX_TRADE_ROWS = 250
 
 
@@ -203,10 +206,12 @@ def book_page(
     book_id: str,
     benchmark: BenchmarkPrices | None,
     fills: list[FillRecord] | None = None,
+    comparison: BookComparison | str = "",
 ) -> Page:
-    """Return a book's page: its tearsheet, its trades and its decisions by day.
+    """Return a book's page: its tearsheet, live vs backtest, its trades and decisions.
 
-    ``fills`` are the book's fills (read from ``history`` when not given).
+    ``fills`` are the book's fills (read from ``history`` when not given);
+    ``comparison`` its live-vs-backtest comparison, or why there is none.
     """
     if fills is None:
         fills = [f for day in history.days for f in day.fills if f.book_id == book_id]
@@ -219,13 +224,15 @@ def book_page(
     sheet = build_tearsheet(
         book_slug(book_id), f"Book {book_id}", series, benchmark=bench, notes=notes
     )
-    blocks = (*sheet.blocks, _trades(fills), _decisions(history, book_id))
+    versus = comparison_blocks(comparison) if isinstance(comparison, BookComparison) else []
+    blocks = (*sheet.blocks, *versus, _trades(fills), _decisions(history, book_id))
+    why_not = [comparison] if isinstance(comparison, str) and comparison else []
     return Page(
         slug=sheet.slug,
         title=sheet.title,
         subtitle=f"{strategy}: {sheet.subtitle}",
         blocks=blocks,
-        notes=sheet.notes,
+        notes=(*sheet.notes, *why_not),
         summary=sheet.summary,
     )
 
@@ -236,8 +243,16 @@ def _day_returns(series: ReturnSeries | None) -> dict[str, float]:
     return {str(d): float(r) for d, r in zip(series.dates, series.returns, strict=True)}
 
 
-def build_dashboard(history: LiveHistory, benchmark: BenchmarkPrices | None) -> Dashboard:
-    """Return every page of the live site for ``history`` (at least one run)."""
+def build_dashboard(
+    history: LiveHistory,
+    benchmark: BenchmarkPrices | None,
+    comparisons: Mapping[str, BookComparison | str] | None = None,
+) -> Dashboard:
+    """Return every page of the live site for ``history`` (at least one run).
+
+    ``comparisons`` holds each book's live-vs-backtest comparison (or why there is none).
+    """
+    comparisons = comparisons or {}
     if not history.days:
         raise ValueError(f"stage {history.stage} has no reconciled run yet: nothing to show")
     account = account_page(history, benchmark)
@@ -245,7 +260,10 @@ def build_dashboard(history: LiveHistory, benchmark: BenchmarkPrices | None) -> 
     for day in history.days:
         for fill in day.fills:
             fills[fill.book_id].append(fill)
-    books = [book_page(history, b, benchmark, fills[b]) for b in history.book_ids]
+    books = [
+        book_page(history, b, benchmark, fills[b], comparisons.get(b, NOT_COMPARED))
+        for b in history.book_ids
+    ]
     orders = [o for day in history.days for o in day.orders]
     execution = execution_page(orders)
     by_day = _day_returns(history.account_returns())

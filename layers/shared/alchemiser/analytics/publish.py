@@ -12,7 +12,7 @@ fresh set of links is written at every refresh.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -23,7 +23,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from alchemiser.analytics.dashboard import BenchmarkPrices, build_dashboard
 from alchemiser.analytics.live_series import LiveHistory, load_history
+from alchemiser.analytics.live_vs_backtest import BookComparison, compare_book
 from alchemiser.analytics.site import SiteFiles, relative_link, write_site
+from alchemiser.errors import DataError
 from alchemiser.ledger.port import Ledger
 from alchemiser.market.history import MissingTickersError
 from alchemiser.market.port import MarketData
@@ -39,7 +41,10 @@ LINK_TTL_S = 7 * 24 * 3600  # S3's longest; the signing credentials usually end 
 _UPLOADERS = 8
 _CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
-Presign = Callable[[str, int], str]  # (object key, seconds) -> URL
+NO_ENGINE = (
+    "Live vs backtest is not computed here: it needs the symphonies and price data "
+    "(`alchemiser report` and local runs have them; the Notify function on AWS has neither)."
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class PublishedSite:
     files: int
     history: LiveHistory  # what it shows (the email's summary reads the same)
     benchmark: BenchmarkPrices | None
+    comparisons: Mapping[str, BookComparison | str]  # by book: live vs backtest, or why not
 
 
 def benchmark_prices(market: MarketData, last_day: date) -> BenchmarkPrices | None:
@@ -68,9 +74,10 @@ def write_dashboard(
     benchmark: BenchmarkPrices | None,
     directory: Path,
     resolve: Callable[[str], str] | None = None,
+    comparisons: Mapping[str, BookComparison | str] | None = None,
 ) -> SiteFiles:
     """Write every page of the dashboard into ``directory``; return the files."""
-    dashboard = build_dashboard(history, benchmark)
+    dashboard = build_dashboard(history, benchmark, comparisons)
     subtitle = (
         f"Stage {history.stage}: {len(history.days)} runs, {history.days[0].trading_date} "
         f"to {history.days[-1].trading_date}"
@@ -90,38 +97,60 @@ def refresh_site(
     store: ObjectStore,
     market: MarketData | None,
     stage: str,
+    strategies_dir: Path | None = None,
 ) -> PublishedSite | None:
     """Rebuild the stage's dashboard from the ledger and the run outputs and publish it.
 
     A local store gets the files in place (``<root>/reports/site``, relative links); an
     S3 store gets each file uploaded with every link pre-signed. None when no run of
-    the stage has been reconciled yet. Without ``market`` the pages have no benchmark.
+    the stage has been reconciled yet. Without ``market`` the pages have no benchmark,
+    and without ``strategies_dir`` too no live-vs-backtest comparison.
     """
     history = load_history(ledger, store, stage)
     if not history.days:
         return None
     last_day = history.days[-1].trading_date
     benchmark = benchmark_prices(market, last_day) if market is not None else None
+    comparisons = _comparisons(history, market, strategies_dir)
     if isinstance(store, LocalObjectStore):
-        files = write_dashboard(history, benchmark, store.root / SITE_PREFIX)
+        directory = store.root / SITE_PREFIX
+        files = write_dashboard(history, benchmark, directory, comparisons=comparisons)
         index = str(files.index)
     elif isinstance(store, S3ObjectStore):
-        files, index = _upload(history, benchmark, store, store.presign)
+        files, index = _upload(history, benchmark, comparisons, store)
     else:
         raise TypeError(f"expected a local or an S3 object store, found {type(store).__name__}")
     count = len(files.pages) + 2  # the pages, the index and the chart library
-    return PublishedSite(index=index, files=count, history=history, benchmark=benchmark)
+    return PublishedSite(index, count, history, benchmark, comparisons)
+
+
+def _comparisons(
+    history: LiveHistory, market: MarketData | None, strategies_dir: Path | None
+) -> dict[str, BookComparison | str]:
+    """Compare each book with its backtest, or say why it was not (per book)."""
+    if market is None or strategies_dir is None:
+        return dict.fromkeys(history.book_ids, NO_ENGINE)
+    found: dict[str, BookComparison | str] = {}
+    for book_id in history.book_ids:
+        try:
+            found[book_id] = compare_book(history, book_id, strategies_dir, market) or ""
+        except (OSError, ValueError, LookupError, DataError) as error:
+            found[book_id] = f"Live vs backtest failed: {type(error).__name__}: {error}"
+    return found
 
 
 def _upload(
-    history: LiveHistory, benchmark: BenchmarkPrices | None, store: ObjectStore, presign: Presign
+    history: LiveHistory,
+    benchmark: BenchmarkPrices | None,
+    comparisons: Mapping[str, BookComparison | str],
+    store: S3ObjectStore,
 ) -> tuple[SiteFiles, str]:
     def signed(relative: str) -> str:
-        return presign(f"{SITE_PREFIX}/{relative}", LINK_TTL_S)
+        return store.presign(f"{SITE_PREFIX}/{relative}", LINK_TTL_S)
 
     with tempfile.TemporaryDirectory(prefix="alchemiser-site-") as scratch:
         root = Path(scratch)
-        files = write_dashboard(history, benchmark, root, resolve=signed)
+        files = write_dashboard(history, benchmark, root, signed, comparisons)
         paths = [p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")]
 
         def put(path: Path) -> None:
@@ -141,8 +170,10 @@ def refresh_dashboard(deps: Dependencies, stage: str) -> tuple[PublishedSite | N
     of reading the history and writing the files are returned as a sentence for it.
     On AWS the Notify function loads no price data: the pages go without a benchmark.
     """
-    market = None if deps.settings.runtime is Runtime.AWS else deps.market
+    local = deps.settings.runtime is not Runtime.AWS
+    market = deps.market if local else None
+    strategies = deps.strategies_dir if local else None
     try:
-        return refresh_site(deps.ledger, deps.store, market, stage), ""
+        return refresh_site(deps.ledger, deps.store, market, stage, strategies), ""
     except (OSError, ValueError, LookupError, BotoCoreError, ClientError) as error:
         return None, f"the dashboard was not refreshed: {type(error).__name__}: {error}"

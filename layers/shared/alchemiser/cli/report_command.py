@@ -62,6 +62,7 @@ def home_market(home: Path, today: date) -> MarketData:
 def run_report(args: argparse.Namespace) -> int:
     from alchemiser.analytics.publish import refresh_site
     from alchemiser.cli.control_commands import local_home
+    from alchemiser.cli.run_command import project_root
     from alchemiser.ledger.sqlite import SQLiteLedger
     from alchemiser.settings import Settings
     from alchemiser.storage.local import LocalObjectStore
@@ -72,7 +73,10 @@ def run_report(args: argparse.Namespace) -> int:
         stage = args.stage or settings.stage
         market = home_market(home, date.today())
         ledger = SQLiteLedger(home / "ledger.sqlite3")
-        site = refresh_site(ledger, LocalObjectStore(home), market, stage)
+        strategies = settings.strategies_dir
+        if not strategies.is_absolute():
+            strategies = project_root() / strategies
+        site = refresh_site(ledger, LocalObjectStore(home), market, stage, strategies)
     except (ValueError, OSError, LookupError) as exc:
         return fail(exc)
     if site is None:

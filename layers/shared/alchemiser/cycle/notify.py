@@ -108,9 +108,11 @@ def _digest(site: PublishedSite, dashboard: str) -> Digest:
     from alchemiser.reporting.digest import build_digest
 
     try:
-        return build_digest(site.history, site.benchmark, dashboard)
+        return build_digest(site.history, site.benchmark, dashboard, comparisons=site.comparisons)
     except (ImportError, OSError, ValueError) as error:
-        plain = build_digest(site.history, site.benchmark, dashboard, chart=False)
+        plain = build_digest(
+            site.history, site.benchmark, dashboard, comparisons=site.comparisons, chart=False
+        )
         note = f"The chart could not be drawn: {type(error).__name__}: {error}"
         return replace(plain, text=f"{plain.text}{note}\n", html=f"{plain.html}<p>{note}</p>")
 
