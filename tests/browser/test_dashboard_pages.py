@@ -87,3 +87,34 @@ def test_every_page_of_the_dashboard_reads_at_phone_width(
             if report.faults():
                 faults[f"{name} at {report.width} px"] = report.faults()
     assert faults == {}
+
+
+_EMAIL_LAYOUT = """() => ({
+  scroll: document.documentElement.scrollWidth,
+  wide: [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+    .map((e) => `${e.tagName} ${e.textContent.slice(0, 40)}`),
+  images: [...document.querySelectorAll("img")].map((i) => i.naturalWidth),
+})"""
+
+
+def test_the_email_reads_at_phone_width_with_its_chart(
+    browser: BrowserContext, live_site: LiveSite, screenshots: Path
+) -> None:
+    # Given the last run's email as the outbox shows it in a browser
+    run_id = live_site.summaries[-1]["run_id"]
+    email = live_site.home / "outbox" / f"{run_id}.html"
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.set_viewport_size(PHONE)
+    page.goto(email.as_uri())
+    layout = page.evaluate(_EMAIL_LAYOUT)
+    page.screenshot(path=str(screenshots / "email-390.png"), full_page=True)
+    page.close()
+    # Then nothing is wider than the screen, the chart loaded, and no error was logged
+    assert layout["scroll"] <= PHONE["width"]
+    assert layout["wide"] == []
+    assert len(layout["images"]) == 1
+    assert layout["images"][0] > 0
+    assert errors == []
