@@ -337,10 +337,10 @@ def test_blocked_run_lists_books_as_not_evaluated_and_orders_as_planned() -> Non
     # Then the block is loud, and books and orders are shown as not (yet) done
     assert "Trading blocked: kill switch on: broker maintenance." in report.text
     assert report.text.count("Trading blocked:") == 1
-    assert "<td>tech</td><td>tech_momentum_guarded.clj</td><td>not evaluated</td>" in cells(
+    assert "<td>tech</td><td>tech_momentum_guarded.clj</td><td>not evaluated</td>" in plain(
         report.html
     )
-    assert "<td>TQQQ</td><td>buy</td><td>35.5</td><td>-</td><td>-</td><td>planned</td>" in cells(
+    assert "<td>TQQQ</td><td>buy</td><td>35.5</td><td>-</td><td>-</td><td>planned</td>" in plain(
         report.html
     )
 
