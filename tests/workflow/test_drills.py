@@ -120,7 +120,10 @@ def test_a_crash_in_one_books_evaluation_fails_that_book_and_the_others_trade(
     # Then the run succeeds: that book failed with the error, the others planned and traded
     assert summary["status"] == "SUCCEEDED", summary["message"]
     failed = [b for b in summary["books"] if b["status"] == "failed"]
-    assert len(failed) == 1 and "InjectedCrashError" in failed[0]["reason"]
+    assert len(failed) == 1
+    assert failed[0]["reason"] == (
+        "InjectedCrashError: drill: EvaluateBook crashed on its first attempt (--crash-at EvaluateBook)"
+    )
     assert {b["status"] for b in summary["books"]} - {"failed"} <= {"traded", "on_target", "held"}
     assert summary["orders"] and all(o["status"] == "filled" for o in summary["orders"])
     assert failed[0]["book_id"] not in {

@@ -8,6 +8,7 @@ unless a test put others in) the way Notify reads them on AWS.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from alchemiser.cycle.artifacts import RunArtifacts, find_model
@@ -71,8 +72,26 @@ def _caught_book_errors(run: LocalRun) -> dict[str, str]:
         data = event.input
         if event.state_name == "BookFailed" and isinstance(data, dict) and "error" in data:
             error = data["error"] or {}
-            found[str(data.get("book_id"))] = f"{error.get('Error')}: {error.get('Cause')}"
+            found[str(data.get("book_id"))] = caught_error_text(error)
     return found
+
+
+def caught_error_text(error: dict[str, Any]) -> str:
+    """Return "ErrorType: message" for a Catch's {"Error", "Cause"}.
+
+    A Lambda function's Cause is its error document (errorType, errorMessage and the
+    stack trace): a person needs the message, not the trace. A Cause that is not such a
+    document (States.Timeout's text, for one) is shown as it is.
+    """
+    name = str(error.get("Error") or "Error")
+    cause = error.get("Cause") or ""
+    try:
+        document = json.loads(cause) if isinstance(cause, str) else None
+    except json.JSONDecodeError:
+        document = None
+    if isinstance(document, dict) and "errorMessage" in document:
+        cause = document["errorMessage"]
+    return f"{name}: {cause}" if cause else name
 
 
 def _gate(run: LocalRun, artifacts: RunArtifacts) -> dict[str, Any]:
