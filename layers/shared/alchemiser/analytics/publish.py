@@ -30,7 +30,6 @@ from alchemiser.ledger.port import Ledger
 from alchemiser.market.history import MissingTickersError
 from alchemiser.market.port import MarketData
 from alchemiser.runtime import Dependencies
-from alchemiser.settings import Runtime
 from alchemiser.storage.local import LocalObjectStore
 from alchemiser.storage.port import ObjectStore
 from alchemiser.storage.s3 import S3ObjectStore
@@ -168,9 +167,10 @@ def refresh_dashboard(deps: Dependencies, stage: str) -> tuple[PublishedSite | N
 
     A dashboard that cannot be written must not stop the run's email, so the failures
     of reading the history and writing the files are returned as a sentence for it.
-    On AWS the Notify function loads no price data: the pages go without a benchmark.
+    A site in the bucket (AWS) goes without a benchmark and live vs backtest: the Notify
+    function loads no price data and no engine (template.yaml gives it neither).
     """
-    local = deps.settings.runtime is not Runtime.AWS
+    local = isinstance(deps.store, LocalObjectStore)
     market = deps.market if local else None
     strategies = deps.strategies_dir if local else None
     try:
