@@ -9,6 +9,8 @@ desktop width; the 20 run pages (tables and traces only) at phone width.
 
 from __future__ import annotations
 
+import fcntl
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -42,17 +44,32 @@ def trading_days() -> list[date]:
 
 
 @pytest.fixture(scope="session")
-def live_site(tmp_path_factory: pytest.TempPathFactory) -> LiveSite:
-    home = tmp_path_factory.mktemp("dashboard") / "home"
-    settings = Settings.model_validate(
-        {
-            "home": home,
-            "data_dir": PRICES_DIR,
-            "strategies_dir": REPO_ROOT / "strategies",
-            "stage": "dev",
-        }
-    )
-    summaries = [summarize(run_cycle(settings, REPO_ROOT, day=day)) for day in trading_days()]
+def live_site(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> LiveSite:
+    """Run the 20 days once per test session, whichever xdist worker asks first.
+
+    The runs take about a minute: the other worker waits on a lock for the same home
+    (the pattern pytest-xdist documents for session fixtures) instead of running them again.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent  # the directory every worker's base temp is in
+    root = shared / "dashboard-20-days"
+    root.mkdir(exist_ok=True)
+    home, done = root / "home", root / "summaries.json"
+    with (root / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.is_file():
+            settings = Settings.model_validate(
+                {
+                    "home": home,
+                    "data_dir": PRICES_DIR,
+                    "strategies_dir": REPO_ROOT / "strategies",
+                    "stage": "dev",
+                }
+            )
+            runs = [summarize(run_cycle(settings, REPO_ROOT, day=day)) for day in trading_days()]
+            done.write_text(json.dumps(runs))
+    summaries = json.loads(done.read_text())
     return LiveSite(home, home / "reports" / "site" / "index.html", summaries)
 
 
