@@ -4,12 +4,14 @@ with every link pre-signed, so the one link in the email opens a site that works
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import boto3
 import numpy as np
@@ -20,11 +22,12 @@ from moto import mock_aws
 
 from alchemiser.analytics.live_series import LiveHistory, load_history
 from alchemiser.analytics.live_vs_backtest import compare_book, comparison_blocks
-from alchemiser.analytics.publish import SITE_PREFIX, refresh_site
+from alchemiser.analytics.publish import SITE_PREFIX, refresh_dashboard, refresh_site
 from alchemiser.ledger.sqlite import SQLiteLedger
 from alchemiser.local.cycle_runner import run_cycle
 from alchemiser.market.local_data import DirectoryMarketData
 from alchemiser.reporting.digest import build_digest, mismatch_flags
+from alchemiser.runtime import Dependencies
 from alchemiser.settings import Settings
 from alchemiser.storage.local import LocalObjectStore
 from alchemiser.storage.s3 import S3ObjectStore
@@ -205,3 +208,26 @@ def test_a_mismatch_today_is_flagged_at_the_top_of_the_email(home: Path) -> None
         b: compare_book(live_history(home), b, STRATEGIES, market()) or "" for b in history.book_ids
     }
     assert mismatch_flags(live_history(home), plain) == []
+
+
+def test_a_dashboard_that_cannot_be_written_does_not_stop_the_email(
+    home: Path, tmp_path: Path
+) -> None:
+    # Given a copy of the home whose site directory is taken by a file
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy, ignore=shutil.ignore_patterns("site", ".lock"))
+    (copy / SITE_PREFIX).write_text("not a directory")
+    deps = SimpleNamespace(
+        ledger=SQLiteLedger(copy / "ledger.sqlite3"),
+        store=LocalObjectStore(copy),
+        market=market(),
+        strategies_dir=STRATEGIES,
+    )
+
+    # When Notify refreshes the dashboard
+    site, problem = refresh_dashboard(cast(Dependencies, deps), "dev")
+
+    # Then there is no site, and a sentence for the email says why
+    assert site is None
+    assert problem.startswith("the dashboard was not refreshed: ")
+    assert "site" in problem

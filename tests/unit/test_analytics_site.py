@@ -226,3 +226,14 @@ def test_weights_from_rows_fill_unheld_labels_with_zero() -> None:
     assert history.weights.tolist() == [[0.0, 0.6, 0.4], [1.0, 0.0, 0.0]]
     with pytest.raises(ValueError, match="must be 2x3"):
         WeightHistory(history.dates, history.labels, history.weights[:, :2])
+
+
+def test_a_text_block_travels_as_json_and_renders_escaped_with_its_anchor() -> None:
+    from alchemiser.analytics.page import Text
+
+    trace = Text("Decision trace: nuclear", "if (< a b) -> <true>", anchor="trace-nuclear")
+    page = Page("run-2024-03-11", "Run", "", (trace,))
+    assert Page.from_dict(page.to_dict()) == page
+    html = render_page(page, "assets/plotly.min.js")
+    assert '<section class="block wide" id="trace-nuclear">' in html
+    assert "if (&lt; a b) -&gt; &lt;true&gt;" in html
