@@ -40,7 +40,7 @@ from alchemiser.ledger.models import FillRecord, OrderRecord, RunRecord
 from alchemiser.ledger.port import Ledger
 from alchemiser.storage.port import ObjectStore
 
-_READERS = 8  # runs read in parallel (object-store latency dominates a long history)
+_READERS = 16  # runs read in parallel (object-store latency dominates a long history)
 ZERO = Decimal(0)
 
 
