@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -140,3 +141,11 @@ def test_ses_sends_an_email_with_an_inline_chart_as_raw_mime(sesv2: Any) -> None
     assert isinstance(parsed, EmailMessage)
     assert ("image/png", f"<{CHART_CID}>") in parts(parsed)
     assert parsed["From"] == SENDER
+
+
+def test_a_local_dashboard_is_linked_as_a_file_even_from_a_relative_home() -> None:
+    digest = build_digest(history(), None, ".alchemiser/tour/reports/site/index.html", chart=False)
+    link = re.search(r'href="([^"]+)"', digest.html)
+    assert link is not None
+    assert link.group(1).startswith("file:///")
+    assert link.group(1).endswith("/.alchemiser/tour/reports/site/index.html")

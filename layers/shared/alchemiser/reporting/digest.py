@@ -136,7 +136,7 @@ def _html(
     link = (
         f'<p><a href="{e(_link(dashboard))}" style="color:#1f5fbf;font-weight:600">'
         "Open the dashboard</a></p>"
-        if dashboard.startswith(("https://", "http://", "/"))
+        if dashboard
         else f'<p style="color:#5b6475">{e(dashboard or "The dashboard is not available.")}</p>'
     )
     return (
