@@ -1,6 +1,8 @@
 """Notify and NotifyFailure: one email and one HTML report per run; the run's final status.
 
-Notify ends a successful execution: the day is COMPLETED, or BLOCKED when the kill
+Notify ends a successful execution: it refreshes the live dashboard
+(``alchemiser.analytics.publish``), sends the email (the day's summary, its chart and the
+dashboard's link above the report), and the day is COMPLETED, or BLOCKED when the kill
 switch, drift or a limit kept it from trading (a re-run may then trade it).
 NotifyFailure is not a state: an EventBridge rule invokes it when an execution ends
 FAILED, TIMED_OUT or ABORTED (locally the runner does the same). It says which state
