@@ -1,4 +1,4 @@
-"""Hedge: Decide the options hedge on the target exposure."""
+"""Hedge: the hedge book's day (evaluate the exposure, mark, roll, buy), fail closed."""
 
 from typing import Any
 
@@ -7,7 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from alchemiser.cycle.execute import hedge
+from alchemiser.cycle.hedge_step import hedge
 from alchemiser.cycle.messages import RunRef
 from alchemiser.runtime import current
 
@@ -21,6 +21,6 @@ metrics = Metrics(namespace="Alchemiser", service="alchemiser")
 @metrics.log_metrics
 @event_parser(model=RunRef)
 def lambda_handler(event: RunRef, context: LambdaContext) -> dict[str, Any]:
-    result = hedge(event, current())
-    metrics.add_metric(name="HedgeOrders", unit=MetricUnit.Count, value=len(result.orders))
+    result = hedge(event, current(), context)
+    metrics.add_metric(name="HedgeOrders", unit=MetricUnit.Count, value=result.option_orders)
     return result.model_dump(mode="json")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from alchemiser.broker.errors import BrokerError, OrderRejectedError
+from alchemiser.broker.errors import BrokerError, OrderNotCancelableError, OrderRejectedError
 from alchemiser.broker.models import OrderStatus
 from alchemiser.broker.options_models import OptionLeg, OptionOrderRequest, PositionIntent
 from alchemiser.broker.simulated_options import OptionsSimulationConfig, SimulatedOptionsBroker
@@ -140,7 +140,7 @@ def test_cancelling_a_filled_order_fails_as_alpacas_422_does(
     broker = broker_at(tmp_path, market)
     ask = broker.option_snapshots([LONG])[LONG].ask
     order = broker.submit_option_order(buy("f", str(ask)))
-    with pytest.raises(BrokerError, match="only open orders"):
+    with pytest.raises(OrderNotCancelableError, match="only open orders"):
         broker.cancel_option_order(order.id)
 
 

@@ -7,10 +7,17 @@ then a two-day fall that takes the underlying 20 % below the spot at which the
 rolled-in hedge was sized. Every day is run twice (a re-run, as after a
 redrive): the second run places nothing. The caps hold every day, and when the fall
 completes the rolled-in hedge is worth within 10 % of what its sizing promised.
+
+Every day drives ``run_hedge_day`` directly with the ledger's hedge store (SQLite): the
+book, its IV history and the order journal are loaded before and saved after each day,
+as the cycle's Hedge step does; the re-run reads the book back from the store. The
+full state machine runs the hedge on three real days in
+``tests/workflow/test_hedge_cycle.py`` (too slow for sixty).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +34,9 @@ from alchemiser.hedge.book import EventKind, HedgeBookState, HedgeRecord
 from alchemiser.hedge.daily import HedgeDayInputs, HedgeDayReport, HedgePorts, run_hedge_day
 from alchemiser.hedge.exposure import daily_returns, estimate_exposure
 from alchemiser.hedge.iv_regime import IvHistory
+from alchemiser.hedge.journal import OrderIntent
 from alchemiser.hedge.policy import Budget, HedgePolicy, HedgeTemplate, HedgeUnderlying, Protect
+from alchemiser.ledger.hedge_store import HedgeBookRecord, SQLiteHedgeStore
 from alchemiser.market.history import PriceHistory
 
 WARMUP, QUIET, FALL, AFTER = 300, 51, 2, 7  # trading days; QUIET + FALL + AFTER = 60
@@ -55,8 +64,8 @@ class Account:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.store = SQLiteHedgeStore(folder / "ledger.sqlite3")
         self.state = HedgeBookState()
-        self.iv = IvHistory()
         self.risky = Decimal(1_000_000)
         self.hedge_value = Decimal(0)
         self.reports: list[HedgeDayReport] = []
@@ -100,20 +109,44 @@ class Account:
         )
         inputs = HedgeDayInputs(
             run_id=f"cycle-{day}-dev", today=day, policy=POLICY, nav=nav, underlying=exposure.underlying,
-            equity_delta=exposure.equity_delta, spot=spot, state=self.state,
+            equity_delta=exposure.equity_delta, spot=spot, state=self.store.load_book().state,
         )  # fmt: skip
-        ports = HedgePorts(
-            broker, clock, self.iv, close_of=lambda u, d: Decimal(repr(market.spot(u, d)))
-        )
-        report = run_hedge_day(inputs, ports)
+        report = self._day(inputs, broker, clock, market)
         orders = len(broker.orders())
-        rerun = run_hedge_day(inputs.__class__(**{**inputs.__dict__, "state": report.state}), ports)
+        rerun = self._day(
+            replace(inputs, state=self.store.load_book().state), broker, clock, market
+        )
         assert len(broker.orders()) == orders, f"the re-run of {day} placed orders"
         assert rerun.actions == []
+        assert self.store.load_book().state == report.state
         self.state = report.state
         self.risky += sum((e.amount for e in self.state.events[events:]), Decimal(0))
         self.reports.append(report)
         self.navs.append(nav)
+
+    def _day(
+        self,
+        inputs: HedgeDayInputs,
+        broker: SimulatedOptionsBroker,
+        clock: InstantClock,
+        market: SimulatedOptionsMarket,
+    ) -> HedgeDayReport:
+        """Run one day from the stored book and save what it did, as the Hedge step does."""
+        book = self.store.load_book()
+        iv = IvHistory({u: dict(days) for u, days in book.iv.items()})
+        pending: list[OrderIntent] = []
+
+        def journal(intent: OrderIntent) -> None:
+            pending.append(intent)
+            self.store.save_book(book.model_copy(update={"pending": tuple(pending)}))
+
+        ports = HedgePorts(
+            broker, clock, iv, close_of=lambda u, d: Decimal(repr(market.spot(u, d))),
+            journal=journal,
+        )  # fmt: skip
+        report = run_hedge_day(inputs, ports)
+        self.store.save_book(HedgeBookRecord(state=report.state, iv=iv.days()))
+        return report
 
     def _marked(self, broker: SimulatedOptionsBroker) -> Decimal:
         return sum(
@@ -207,3 +240,7 @@ def test_the_premium_caps_hold_on_every_purchase(
             assert report.spent_year <= POLICY.budget.yearly * nav, report.day
     opened = [e for e in account.state.events if e.kind is EventKind.OPEN]
     assert len(opened) == buys >= 2
+    # the ledger holds the book the caps read, one ATM IV a day, and no order left journaled
+    stored = account.store.load_book()
+    assert stored.state == account.state and stored.pending == ()
+    assert len(stored.iv["QQQ"]) == 60

@@ -296,3 +296,29 @@ def test_adapters_built_from_settings_share_the_processs_budget() -> None:
     assert first._trading._budget is second._trading._budget
     assert first._quotes._budget is second._quotes._budget
     assert first._trading._budget is not first._quotes._budget  # two APIs, two limits
+
+
+def test_option_snapshots_share_the_market_data_budget(
+    http: responses.RequestsMock, clock: FakeTime
+) -> None:
+    # Given the options adapter with a share of 22 a minute, its option quotes and its
+    # equity quotes both on Alpaca's market data API
+    from alchemiser.broker.alpaca_options import AlpacaOptionsBroker
+
+    data = "https://data.alpaca.markets/v1beta1/options/snapshots"
+    options_fixture = REPO_ROOT / "tests" / "fixtures" / "alpaca_options" / "snapshots.json"
+    times: list[float] = []
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        times.append(clock.mono)
+        return 200, {}, options_fixture.read_text()
+
+    http.add_callback(responses.GET, data, callback=answer)
+    budgets = AlpacaBudgets.private(22, 60, monotonic=clock.monotonic)
+    broker = AlpacaOptionsBroker("k", "s", sleep=clock.sleep, wall=clock.time, budgets=budgets)
+    # When a walk reads fresh option quotes 60 times as fast as it can
+    for _ in range(60):
+        broker.option_snapshots(["QQQ260918P00480000"])
+    # Then they are paced like every other data request: no minute holds more than 22
+    assert len(times) == 60
+    assert most_in_any_minute(times) <= 22

@@ -254,3 +254,16 @@ def test_a_gap_under_a_cent_moves_nothing() -> None:
     navs = {"a": D("50000.004"), "b": D("49999.996")}
     decision = decide_capital(MONTHLY, date(2024, 2, 1), navs, D(0), HALVES, date(2024, 1, 2))
     assert decision.rebalanced and decision.transfers == ()
+
+
+def test_a_book_a_fraction_of_a_cent_above_its_goal_never_overdraws_the_pool() -> None:
+    # Given a pool of 0.63 cents, one book at 2.95 cents (under a cent above its goal of
+    # 2 cents, so it gives nothing back) and a new book whose goal is 1 cent
+    targets = {"b0": D("0.28"), "b1": D("0.56")}
+    # When a rebalance is due
+    decision = decide_capital(
+        THRESHOLD, date(2024, 1, 2), {"b1": D("0.0295")}, D("0.0063"), targets, None
+    )
+    # Then the new book gets only what the pool holds in whole cents
+    assert D("0.0063") + decision.pool_change >= 0
+    assert decision.amount_for("b0") == D("0")

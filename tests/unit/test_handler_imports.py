@@ -48,6 +48,8 @@ from alchemiser.runtime import current
 deps = current()
 if "broker" in needs:
     deps.broker.account  # builds the Alpaca adapter (no request is sent)
+    if deps.options is not None:
+        deps.options.option_positions  # and the options one
 if "market" in needs:
     deps.market.describe  # builds the S3 and Alpaca market data adapter
 print(json.dumps({"import": after_import, "adapters": loaded()}))

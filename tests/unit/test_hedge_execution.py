@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from alchemiser.broker.alpaca_mapping import NEW_YORK
-from alchemiser.broker.errors import BrokerError
+from alchemiser.broker.errors import BrokerError, OrderNotCancelableError
 from alchemiser.broker.models import CLIENT_ORDER_ID_MAX, OrderStatus
 from alchemiser.broker.options_models import OptionLeg, PositionIntent
 from alchemiser.broker.simulated_options import OptionsSimulationConfig, SimulatedOptionsBroker
 from alchemiser.broker.simulated_options_market import SimulatedOptionsMarket
 from alchemiser.execution.clock import InstantClock
+from alchemiser.execution.deadline import Deadline
 from alchemiser.hedge.execution import (
     OptionOrderPlan,
     Outcome,
@@ -164,7 +165,7 @@ def test_a_cancel_that_races_a_fill_keeps_the_fill(
 
         def cancel_option_order(self, order_id: str) -> None:
             self.raced.add(order_id)
-            raise BrokerError(f"cannot cancel option order {order_id!r}: it is filled")
+            raise OrderNotCancelableError(order_id, "it is filled")
 
         def get_option_order(self, order_id: str) -> object:
             order = sim.get_option_order(order_id)
@@ -186,6 +187,24 @@ def test_a_cancel_that_races_a_fill_keeps_the_fill(
     assert len(sim.orders()) == 1
 
 
+def test_a_cancel_that_fails_for_another_reason_is_not_swallowed(
+    tmp_path: Path, market: SimulatedOptionsMarket, clock: InstantClock
+) -> None:
+    sim = broker(tmp_path, market, clock)
+
+    class CancelDown:
+        """The broker is down when the walk cancels: not a race with a fill, so it raises."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(sim, name)
+
+        def cancel_option_order(self, order_id: str) -> None:
+            raise BrokerError(f"cancel of {order_id} failed: 503 service unavailable")
+
+    with pytest.raises(BrokerError, match="503"):
+        execute_option_order(open_long(qty=1), CancelDown(), clock, LIMITS)  # type: ignore[arg-type]
+
+
 def test_long_run_ids_are_hashed_to_fit_the_brokers_limit() -> None:
     base = hedge_order_id("cycle-2024-03-14-a-very-long-stage-name-indeed", f"c-20240314-{LONG}")
     assert base.startswith("2024-03-14-h-") and len(base) <= CLIENT_ORDER_ID_MAX - 2
@@ -195,3 +214,18 @@ def test_long_run_ids_are_hashed_to_fit_the_brokers_limit() -> None:
     assert base != hedge_order_id(
         "cycle-2024-03-14-a-very-long-stage-name-indeed", f"c-20240315-{LONG}"
     )
+
+
+def test_the_walk_starts_no_step_its_wait_and_cancel_cannot_finish_before_the_deadline(
+    tmp_path: Path, market: SimulatedOptionsMarket, clock: InstantClock
+) -> None:
+    # Given a walk whose steps rest 20 s each (steps 0 and 0.25 never fill, 0.5 does),
+    # and a Lambda with room for the first two steps only (2 x 20 s each, before the end)
+    sim = broker(tmp_path, market, clock)
+    end = Deadline(clock.now() + timedelta(seconds=75), "the Lambda's remaining 90s less 15s")
+    result = execute_option_order(open_long(), sim, clock, LIMITS, deadline=end)
+    # Then the third step is never placed: the walk ends unfilled and says why
+    assert [o.status for o in sim.orders()] == [OrderStatus.CANCELED, OrderStatus.CANCELED]
+    assert result.outcome is Outcome.UNFILLED
+    assert result.reason.startswith("stopped before step 2: the Lambda's remaining 90s")
+    assert clock.now() <= end.at

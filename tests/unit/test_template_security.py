@@ -36,8 +36,8 @@ TABLE_ACTIONS = {
     # kill switch, the SELL orders' records (a Query of the run's orders); the BUY gate
     # kept once
     "CheckSellsFunction": IDEMPOTENCY | {"dynamodb:Query"},
-    # kill switch
-    "HedgeFunction": {"dynamodb:GetItem"},
+    # kill switches, the hedge book (one item read and written whole)
+    "HedgeFunction": LEDGER_ITEM_READ_WRITE,
     # fills, lots in one transaction each (Put, Put or Delete of a sold-out position,
     # Update of the P&L), snapshots, orders, the books on gsi1
     "ReconcileFunction": IDEMPOTENCY | {"dynamodb:Query"},
@@ -177,7 +177,7 @@ def test_only_the_reporting_steps_write_reports_and_only_evaluate_book_traces(
         "PlanOrdersFunction": {(runs, read), (runs, write)},
         "ExecuteOrderFunction": {(runs, read)},
         "CheckSellsFunction": {(runs, read), (runs, write)},
-        "HedgeFunction": {(runs, write)},
+        "HedgeFunction": {(runs, read), (runs, write)},
         "ReconcileFunction": {(runs, read), (runs, write)},
         "NotifyFunction": {(reports, write), (runs, read), (traces, read), (site, read)},
         "NotifyFailureFunction": {(reports, write)},

@@ -29,6 +29,7 @@ import pytest
 from moto import mock_aws
 
 from alchemiser.ledger.dynamodb import DynamoDBLedger
+from alchemiser.ledger.hedge_store import DynamoDBHedgeStore
 from alchemiser.ledger.idempotency import dynamodb_persistence_layer
 from alchemiser.local import cycle_runner
 from alchemiser.local.template import load_template
@@ -135,6 +136,8 @@ def recorded_runs(monkeypatch: pytest.MonkeyPatch, cycle: RunCycle) -> Iterator[
                 store=S3ObjectStore(REPORTS_BUCKET, "", s3),
                 broker=Recorded(local.broker, "broker", record),
                 market=Recorded(local.market, "market", record),
+                options=Recorded(local.options, "broker", record),  # the Alpaca adapter's
+                hedge_store=DynamoDBHedgeStore(LEDGER_TABLE, dynamodb),
             )
 
         monkeypatch.setattr(cycle_runner, "build_local_dependencies", on_aws)

@@ -13,13 +13,16 @@ from typing import Any
 
 import pytest
 
+from alchemiser.broker.simulated_options import SimulatedOptionsBroker
+from alchemiser.broker.simulated_options_market import SimulatedOptionsMarket
 from alchemiser.cycle.faults import TASK_STATES, FaultPlan
+from alchemiser.ledger.hedge_store import SQLiteHedgeStore
 from alchemiser.ledger.models import RunStatus
 from alchemiser.ledger.sqlite import SQLiteLedger
 from alchemiser.local.cycle_runner import run_cycle
 from alchemiser.local.summary import summarize
 from tests.conftest import REPO_ROOT
-from tests.workflow.conftest import book_positions, broker_orders, make_settings
+from tests.workflow.conftest import all_prices, book_positions, broker_orders, make_settings
 
 # A day on which the books both sell and buy, after a first day that builds positions.
 FIRST, DAY = date(2024, 3, 13), date(2024, 3, 14)
@@ -38,14 +41,18 @@ def run(home: Path, day: date, **faults: list[str]) -> dict[str, Any]:
 
 
 def outcome(home: Path) -> tuple[object, ...]:
-    """What must be identical between runs: every broker order and every book's lots."""
+    """What must be identical between runs: every broker order and every book's lots, every
+    option order and the hedge book's hedges and events."""
     ledger = SQLiteLedger(home / "ledger.sqlite3")
     fills = sorted(
         (f.fill_id, f.book_id, f.symbol, f.side.value, f.qty, f.price)
         for r in ledger.runs("dev")
         for f in ledger.fills(r.run_id)
     )
-    return broker_orders(home), book_positions(home), fills
+    options = SimulatedOptionsBroker(home / "options.sqlite3", SimulatedOptionsMarket(all_prices()))
+    option_orders = sorted((o.client_order_id, o.filled_qty) for o in options.orders())
+    hedge = SQLiteHedgeStore(home / "ledger.sqlite3").load_book().state
+    return broker_orders(home), book_positions(home), fills, option_orders, hedge
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +63,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, ...
     assert summary["status"] == "SUCCEEDED"
     sides = {o["side"] for o in summary["orders"]}
     assert sides == {"buy", "sell"}, "the drill day must exercise both phases"
+    assert SQLiteHedgeStore(home / "ledger.sqlite3").load_book().state.hedges, "and hold a hedge"
     return outcome(home)
 
 

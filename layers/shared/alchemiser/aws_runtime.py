@@ -21,6 +21,7 @@ from alchemiser.errors import ConfigurationError
 from alchemiser.execution.clock import SystemClock
 from alchemiser.executions.stepfunctions import StepFunctionsExecutions
 from alchemiser.ledger.dynamodb import DynamoDBLedger
+from alchemiser.ledger.hedge_store import DynamoDBHedgeStore
 from alchemiser.ledger.idempotency import dynamodb_persistence_layer
 from alchemiser.notify.ses import SesNotifier
 from alchemiser.runtime import Dependencies
@@ -28,6 +29,7 @@ from alchemiser.settings import Settings
 from alchemiser.storage.s3 import S3ObjectStore
 
 if TYPE_CHECKING:
+    from alchemiser.broker.options_port import OptionsBroker
     from alchemiser.market.port import MarketData  # numpy: not in every function's layers
 
 
@@ -63,6 +65,11 @@ def build_aws_dependencies(settings: Settings) -> Dependencies:
 
         return AlpacaBroker.from_settings(settings)
 
+    def options() -> OptionsBroker:
+        from alchemiser.broker.alpaca_options import AlpacaOptionsBroker  # alpaca-py
+
+        return cast(AlpacaOptionsBroker, AlpacaOptionsBroker.from_settings(settings))
+
     def market() -> MarketData:
         from alchemiser.aws_market import build_market  # awswrangler: the parquet layer
 
@@ -87,4 +94,6 @@ def build_aws_dependencies(settings: Settings) -> Dependencies:
         idempotency=lambda: dynamodb_persistence_layer(table, client=dynamodb),
         strategies_dir=settings.strategies_dir,
         executions=StepFunctionsExecutions(session.client("stepfunctions")),
+        options=cast("OptionsBroker", Deferred(options)),
+        hedge_store=DynamoDBHedgeStore(table, dynamodb),
     )

@@ -27,6 +27,8 @@ from alchemiser.settings import Runtime, Settings
 from alchemiser.storage.port import ObjectStore
 
 if TYPE_CHECKING:  # the market adapters need numpy and pandas, which not every function has
+    from alchemiser.broker.options_port import OptionsBroker
+    from alchemiser.ledger.hedge_store import HedgeStore
     from alchemiser.market.port import MarketData
 
 
@@ -47,6 +49,8 @@ class Dependencies:
     strategies_dir: Path
     faults: FaultPlan = field(default_factory=FaultPlan)
     executions: Executions = field(default_factory=NoOtherExecutions)
+    options: OptionsBroker | None = None  # the Hedge step's broker (None: no hedging possible)
+    hedge_store: HedgeStore | None = None  # the ledger's hedge book (the Hedge step's)
 
 
 _lock = threading.Lock()

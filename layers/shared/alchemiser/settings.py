@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     max_run_notional: Decimal = Field(Decimal("1000000"), gt=0)
     max_sell_failures: int = Field(0, ge=0)  # more SELL failures than this block the BUY phase
     kill_switch: bool = False  # stops all trading (also settable as a ledger item)
+    # The hedge kill switch trips itself (no option order until switched off) after this
+    # many hedge failures (refusals, broker errors) within 24 hours.
+    hedge_trip_failures: int = Field(3, ge=1, le=100)
 
     # -- execution (walk the book) -------------------------------------------------
     limit_steps: tuple[Decimal, ...] = (

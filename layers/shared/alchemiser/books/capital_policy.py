@@ -228,6 +228,7 @@ def _rebalance_due(
 
 def _to_targets(
     navs: Mapping[str, Decimal],
+    pool: Decimal,
     targets: Mapping[str, Decimal],
     capital: Decimal,
     reason: TransferReason,
@@ -250,7 +251,26 @@ def _to_targets(
             transfers.append(
                 CapitalTransfer(book_id=book, amount=amount, reason=reason, detail=detail)
             )
-    return transfers
+    return _within_pool(transfers, pool)
+
+
+def _within_pool(transfers: list[CapitalTransfer], pool: Decimal) -> list[CapitalTransfer]:
+    """Trim the largest pool -> book transfers, a cent at a time, until the pool can pay.
+
+    A book less than a cent above its goal gives nothing back (no sub-cent transfer),
+    so with NAVs in fractions of a cent the goals can ask the pool for up to a cent per
+    book more than it holds; the pool is never overdrawn for it.
+    """
+    short = -(pool - sum((t.amount for t in transfers), ZERO))
+    trimmed = list(transfers)
+    while short > 0:
+        i = max(range(len(trimmed)), key=lambda k: trimmed[k].amount)
+        if trimmed[i].amount <= 0:
+            break  # nothing paid out left to trim; cannot happen when the pool was >= 0
+        cut = min(CENT, trimmed[i].amount)
+        trimmed[i] = trimmed[i].model_copy(update={"amount": trimmed[i].amount - cut})
+        short -= cut
+    return [t for t in trimmed if t.amount != 0]
 
 
 def _fund_new_books(
@@ -329,7 +349,7 @@ def decide_capital(
     capital = _check_inputs(navs, pool, targets)
     reason, why = _rebalance_due(policy, day, navs, targets, capital, last_rebalance)
     if reason is not None:
-        transfers = _to_targets(navs, targets, capital, reason, why)
+        transfers = _to_targets(navs, pool, targets, capital, reason, why)
         return CapitalDecision(day=day, transfers=tuple(transfers), rebalanced=True, reason=why)
     funded = _fund_new_books(navs, pool, targets, capital)
     return CapitalDecision(day=day, transfers=tuple(funded), rebalanced=False, reason=why)

@@ -38,7 +38,7 @@ from pydantic import ValidationError
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import RequestException, Timeout
 
-from alchemiser.broker.alpaca_http import OneAttemptClient, QuoteHttpClient, TradingHttpClient
+from alchemiser.broker.alpaca_http import QuoteHttpClient, TradingHttpClient
 from alchemiser.broker.alpaca_mapping import (
     account_from_alpaca,
     asset_from_alpaca,
@@ -76,13 +76,10 @@ from alchemiser.settings import Settings
 
 SecretLoader = Callable[[str], Mapping[str, Any]]
 DEFAULT_REQUESTS_PER_MINUTE = 22  # one process's share of the account's 200 (see Settings)
-# The mixin's earlier name here, which other Alpaca adapters (options) build clients on;
-# they take a budget from ``AlpacaBroker.budgets`` with ``client._limit(...)``.
-_OneAttemptWithTimeout = OneAttemptClient
-_SDK_ERRORS = (APIError, RequestException)
+SDK_ERRORS = (APIError, RequestException)
 
 
-class _NotFoundError(BrokerError):
+class NotFoundError(BrokerError):
     """Alpaca answered 404 (callers turn it into None or UnknownSymbolError)."""
 
 
@@ -194,15 +191,15 @@ class AlpacaBroker:
 
     def account(self) -> Account:
         found = self._read("read the account", self._trading.get_account)
-        return account_from_alpaca(_parsed(found, TradeAccount, "account"))
+        return account_from_alpaca(parsed_model(found, TradeAccount, "account"))
 
     def positions(self) -> list[Position]:
         found = self._read("read positions", self._trading.get_all_positions)
-        return [position_from_alpaca(_parsed(p, AlpacaPosition, "position")) for p in found]
+        return [position_from_alpaca(parsed_model(p, AlpacaPosition, "position")) for p in found]
 
     def clock(self) -> MarketClock:
         found = self._read("read the market clock", self._trading.get_clock)
-        return clock_from_alpaca(_parsed(found, Clock, "clock"))
+        return clock_from_alpaca(parsed_model(found, Clock, "clock"))
 
     def calendar(self, start: date, end: date) -> list[TradingSession]:
         calendar_bounds(start, end)
@@ -210,7 +207,7 @@ class AlpacaBroker:
             f"read the calendar {start}..{end}",
             lambda: self._trading.get_calendar(GetCalendarRequest(start=start, end=end)),
         )
-        return [session_from_alpaca(_parsed(d, Calendar, "calendar day")) for d in days]
+        return [session_from_alpaca(parsed_model(d, Calendar, "calendar day")) for d in days]
 
     def latest_quote(self, symbol: str) -> Quote:
         request = StockLatestQuoteRequest(symbol_or_symbols=symbol, feed=self._feed)
@@ -219,7 +216,7 @@ class AlpacaBroker:
                 f"read the latest quote of {symbol}",
                 lambda: self._quotes.get_stock_latest_quote(request),
             )
-        except _NotFoundError as error:
+        except NotFoundError as error:
             raise UnknownSymbolError(f"Alpaca has no quote for {symbol}: {error}") from error
         if symbol not in quotes:
             raise UnknownSymbolError(f"Alpaca has no latest quote for {symbol}")
@@ -229,13 +226,13 @@ class AlpacaBroker:
         """Return the asset; its price tick comes from the latest ask (0.0001 under $1)."""
         try:
             asset = self._read(f"read asset {symbol}", lambda: self._trading.get_asset(symbol))
-        except _NotFoundError as error:
+        except NotFoundError as error:
             raise UnknownSymbolError(f"Alpaca has no asset {symbol}: {error}") from error
         try:
             tick = tick_for_price(self.latest_quote(symbol).ask)
         except UnknownSymbolError:
             tick = PENNY  # a whole-cent limit is valid at any price
-        return asset_from_alpaca(_parsed(asset, Asset, f"asset {symbol}"), tick)
+        return asset_from_alpaca(parsed_model(asset, Asset, f"asset {symbol}"), tick)
 
     def order_by_client_id(self, client_order_id: str) -> Order | None:
         try:
@@ -243,12 +240,12 @@ class AlpacaBroker:
                 f"look up order {client_order_id}",
                 lambda: self._trading.get_order_by_client_id(client_order_id),
             )
-        except _NotFoundError:
+        except NotFoundError:
             return None
         return _order(found, f"order {client_order_id}")
 
     def get_order(self, order_id: str) -> Order:
-        order_uuid = _order_uuid(order_id, "read")
+        order_uuid = parse_order_uuid(order_id, "read")
         found = self._read(
             f"read order {order_id}", lambda: self._trading.get_order_by_id(order_uuid)
         )
@@ -261,13 +258,13 @@ class AlpacaBroker:
         cid = request.client_order_id
         try:
             raw = self._trading.post("/orders", submit_body(request))
-        except _SDK_ERRORS as error:
-            status = _status(error)
+        except SDK_ERRORS as error:
+            status = http_status(error)
             if status == 403:
-                raise OrderRejectedError(cid, _message(error)) from error
+                raise OrderRejectedError(cid, error_message(error)) from error
             if status == 422:
-                return self._existing_or_rejected(request, _message(error))
-            raise _translate(error, f"submit order {cid}", self._timeout_s) from error
+                return self._existing_or_rejected(request, error_message(error))
+            raise translate_error(error, f"submit order {cid}", self._timeout_s) from error
         order = _order(raw, f"order {cid}")
         if order.status is OrderStatus.REJECTED:
             raise OrderRejectedError(cid, "Alpaca accepted the request but rejected the order")
@@ -275,13 +272,13 @@ class AlpacaBroker:
 
     def cancel_order(self, order_id: str) -> None:
         """DELETE the order once; Alpaca's 422 (it can no longer be canceled) is typed."""
-        order_uuid = _order_uuid(order_id, "cancel")
+        order_uuid = parse_order_uuid(order_id, "cancel")
         try:
             self._trading.cancel_order_by_id(order_uuid)
-        except _SDK_ERRORS as error:
-            if _status(error) == 422:
-                raise OrderNotCancelableError(order_id, _message(error)) from error
-            raise _translate(error, f"cancel order {order_id}", self._timeout_s) from error
+        except SDK_ERRORS as error:
+            if http_status(error) == 422:
+                raise OrderNotCancelableError(order_id, error_message(error)) from error
+            raise translate_error(error, f"cancel order {order_id}", self._timeout_s) from error
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -309,11 +306,13 @@ class AlpacaBroker:
         for attempt in range(1, self._read_attempts + 1):
             try:
                 return call()
-            except _SDK_ERRORS as error:
-                failure = _translate(error, action, self._timeout_s)
+            except SDK_ERRORS as error:
+                failure = translate_error(error, action, self._timeout_s)
                 if not isinstance(failure, TransientBrokerError) or attempt == self._read_attempts:
                     raise failure from error
-                told_when = _status(error) == 429 and _server_wait(error, self._wall()) is not None
+                told_when = (
+                    http_status(error) == 429 and _server_wait(error, self._wall()) is not None
+                )
             if not told_when:
                 self._sleep(self._retry_backoff_s * 2 ** (attempt - 1))
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -327,7 +326,7 @@ def _order(raw: AlpacaOrder | Mapping[str, Any] | Any, what: str) -> Order:
     return order_from_alpaca(order)
 
 
-def _order_uuid(order_id: str, action: str) -> UUID:
+def parse_order_uuid(order_id: str, action: str) -> UUID:
     try:
         return UUID(order_id)
     except ValueError as error:
@@ -336,7 +335,7 @@ def _order_uuid(order_id: str, action: str) -> UUID:
         ) from error
 
 
-def _parsed[M](value: object, kind: type[M], what: str) -> M:
+def parsed_model[M](value: object, kind: type[M], what: str) -> M:
     if not isinstance(value, kind):
         raise BrokerError(
             f"{what}: expected an alpaca-py {kind.__name__}, got {type(value).__name__}"
@@ -344,15 +343,17 @@ def _parsed[M](value: object, kind: type[M], what: str) -> M:
     return value
 
 
-def _translate(error: APIError | RequestException, action: str, timeout_s: float) -> BrokerError:
+def translate_error(
+    error: APIError | RequestException, action: str, timeout_s: float
+) -> BrokerError:
     if isinstance(error, Timeout):
         return TransientBrokerError(
             f"{action}: no answer from Alpaca within {timeout_s}s ({error})"
         )
     if isinstance(error, RequestsConnectionError):
         return TransientBrokerError(f"{action}: could not reach Alpaca ({error})")
-    status = _status(error)
-    message = _message(error)
+    status = http_status(error)
+    message = error_message(error)
     if status is None:
         return BrokerError(f"{action}: request to Alpaca failed: {message}")
     if status == 429 or status >= 500:
@@ -360,7 +361,7 @@ def _translate(error: APIError | RequestException, action: str, timeout_s: float
             f"{action}: Alpaca answered HTTP {status} ({message}); retry later"
         )
     if status == 404:
-        return _NotFoundError(f"{action}: Alpaca answered HTTP 404 ({message})")
+        return NotFoundError(f"{action}: Alpaca answered HTTP 404 ({message})")
     return BrokerError(f"{action}: Alpaca answered HTTP {status}: {message}")
 
 
@@ -369,12 +370,12 @@ def _server_wait(error: APIError | RequestException, wall_now: float) -> float |
     return None if response is None else server_wait_s(response.headers, wall_now)
 
 
-def _status(error: APIError | RequestException) -> int | None:
+def http_status(error: APIError | RequestException) -> int | None:
     status = error.status_code if isinstance(error, APIError) else None
     return int(status) if status is not None else None
 
 
-def _message(error: APIError | RequestException) -> str:
+def error_message(error: APIError | RequestException) -> str:
     """Return Alpaca's error message (its JSON ``message``), else the raw body."""
     text = str(error)
     try:

@@ -107,10 +107,10 @@ def position_from_alpaca(position: AlpacaPosition) -> Position:
 
 def clock_from_alpaca(clock: AlpacaClock) -> MarketClock:
     return MarketClock(
-        timestamp=_utc(clock.timestamp),
+        timestamp=as_utc(clock.timestamp),
         is_open=clock.is_open,
-        next_open=_utc(clock.next_open),
-        next_close=_utc(clock.next_close),
+        next_open=as_utc(clock.next_open),
+        next_close=as_utc(clock.next_close),
     )
 
 
@@ -139,7 +139,7 @@ def quote_from_alpaca(symbol: str, quote: AlpacaQuote) -> Quote:
         symbol=symbol,
         bid=to_decimal(quote.bid_price),
         ask=to_decimal(quote.ask_price),
-        timestamp=_utc(quote.timestamp),
+        timestamp=as_utc(quote.timestamp),
     )
 
 
@@ -160,7 +160,7 @@ def order_from_alpaca(order: AlpacaOrder) -> Order:
         type=OrderType(order.type.value),
         qty=_quantity(order.qty),
         limit_price=_quantity(order.limit_price) if order.limit_price is not None else None,
-        status=_status(order.status.value, filled_qty == _quantity(order.qty)),
+        status=order_status(order.status.value, filled_qty == _quantity(order.qty)),
         filled_qty=filled_qty,
         # Alpaca may report "0" before any fill: only a filled order has an average price.
         filled_avg_price=(
@@ -168,8 +168,8 @@ def order_from_alpaca(order: AlpacaOrder) -> Order:
             if filled_qty > 0 and order.filled_avg_price is not None
             else None
         ),
-        submitted_at=_utc(order.submitted_at),
-        updated_at=_utc(order.updated_at),
+        submitted_at=as_utc(order.submitted_at),
+        updated_at=as_utc(order.updated_at),
     )
 
 
@@ -178,7 +178,7 @@ def calendar_bounds(start: date, end: date) -> None:
         raise ValueError(f"calendar start must be on or before end, was {start} > {end}")
 
 
-def _status(value: str, fully_filled: bool) -> OrderStatus:
+def order_status(value: str, fully_filled: bool) -> OrderStatus:
     if value in _WORKING:
         return OrderStatus.ACCEPTED
     if value in _DONE:
@@ -203,7 +203,7 @@ def _plain(value: Decimal) -> str:
     return format(value, "f")
 
 
-def _utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise BrokerError(f"Alpaca sent a timestamp without a timezone: {moment.isoformat()}")
     return moment.astimezone(UTC)

@@ -34,16 +34,16 @@ from alpaca.trading.requests import GetOptionContractsRequest
 from pydantic import ValidationError
 
 from alchemiser.broker.alpaca import (
-    _SDK_ERRORS,
+    SDK_ERRORS,
     AlpacaBroker,
-    _message,
-    _NotFoundError,
-    _OneAttemptWithTimeout,
-    _order_uuid,
-    _parsed,
-    _status,
-    _translate,
+    NotFoundError,
+    error_message,
+    http_status,
+    parse_order_uuid,
+    parsed_model,
+    translate_error,
 )
+from alchemiser.broker.alpaca_http import OneAttemptClient
 from alchemiser.broker.alpaca_options_mapping import (
     contract_from_alpaca,
     option_order_body,
@@ -66,7 +66,9 @@ SNAPSHOT_BATCH = 100  # symbols per snapshot request (Alpaca's limit)
 CONTRACTS_PAGE = 1000
 
 
-class _OptionDataClient(_OneAttemptWithTimeout, OptionHistoricalDataClient):
+class _OptionDataClient(OneAttemptClient, OptionHistoricalDataClient):
+    """The options market data API: one attempt per call, paced by the data API's budget."""
+
     def __init__(self, key_id: str, secret_key: str, *, timeout_s: float) -> None:
         super().__init__(api_key=key_id, secret_key=secret_key)
         self._timeout_s = timeout_s
@@ -90,6 +92,10 @@ class AlpacaOptionsBroker(AlpacaBroker):
         self._options_feed = options_feed
         self._max_pages = max_pages
         self._option_data = _OptionDataClient(key_id, secret_key, timeout_s=self._timeout_s)
+        # The same budget as the equity quotes: both are Alpaca's market data API
+        self._option_data._limit(
+            self._timeout_s, self.budgets.data, self.budgets.max_wait_s, self._sleep, self._wall
+        )
 
     # -- market data ------------------------------------------------------------------------
 
@@ -115,7 +121,7 @@ class AlpacaOptionsBroker(AlpacaBroker):
                 f"read {underlying} option contracts (page {page})",
                 partial(self._trading.get_option_contracts, request),
             )
-            response = _parsed(found, OptionContractsResponse, "option contracts")
+            response = parsed_model(found, OptionContractsResponse, "option contracts")
             contracts += [contract_from_alpaca(c) for c in response.option_contracts or []]
             token = response.next_page_token
             if not token:
@@ -161,7 +167,7 @@ class AlpacaOptionsBroker(AlpacaBroker):
     def option_positions(self) -> list[OptionPosition]:
         found = self._read("read positions", self._trading.get_all_positions)
         mapped = (
-            option_position_from_alpaca(_parsed(p, AlpacaPosition, "position")) for p in found
+            option_position_from_alpaca(parsed_model(p, AlpacaPosition, "position")) for p in found
         )
         return [p for p in mapped if p is not None]
 
@@ -172,13 +178,13 @@ class AlpacaOptionsBroker(AlpacaBroker):
         cid = request.client_order_id
         try:
             raw = self._trading.post("/orders", dict(option_order_body(request)))
-        except _SDK_ERRORS as error:
-            status = _status(error)
+        except SDK_ERRORS as error:
+            status = http_status(error)
             if status == 403:
-                raise OrderRejectedError(cid, _message(error)) from error
+                raise OrderRejectedError(cid, error_message(error)) from error
             if status == 422:
-                return self._existing_option_order(request, _message(error))
-            raise _translate(error, f"submit option order {cid}", self._timeout_s) from error
+                return self._existing_option_order(request, error_message(error))
+            raise translate_error(error, f"submit option order {cid}", self._timeout_s) from error
         order = _option_order(raw, f"option order {cid}")
         if order.status is OrderStatus.REJECTED:
             raise OrderRejectedError(cid, "Alpaca accepted the request but rejected the order")
@@ -190,12 +196,12 @@ class AlpacaOptionsBroker(AlpacaBroker):
                 f"look up option order {client_order_id}",
                 lambda: self._trading.get_order_by_client_id(client_order_id),
             )
-        except _NotFoundError:
+        except NotFoundError:
             return None
         return _option_order(found, f"option order {client_order_id}")
 
     def get_option_order(self, order_id: str) -> OptionOrder:
-        order_uuid = _order_uuid(order_id, "read")
+        order_uuid = parse_order_uuid(order_id, "read")
         found = self._read(
             f"read option order {order_id}", lambda: self._trading.get_order_by_id(order_uuid)
         )
@@ -223,7 +229,9 @@ def _snapshots(found: object, what: str) -> dict[str, OptionSnapshot]:
     if not isinstance(found, dict):
         raise BrokerError(f"{what}: expected snapshots by symbol, got {type(found).__name__}")
     mapped = {
-        symbol: snapshot_from_alpaca(symbol, _parsed(snapshot, OptionsSnapshot, f"{what} {symbol}"))
+        symbol: snapshot_from_alpaca(
+            symbol, parsed_model(snapshot, OptionsSnapshot, f"{what} {symbol}")
+        )
         for symbol, snapshot in found.items()
     }
     return {symbol: snap for symbol, snap in mapped.items() if snap is not None}

@@ -25,7 +25,7 @@ from alpaca.trading.models import OptionContract as AlpacaContract
 from alpaca.trading.models import Order as AlpacaOrder
 from alpaca.trading.models import Position as AlpacaPosition
 
-from alchemiser.broker.alpaca_mapping import _status, _utc
+from alchemiser.broker.alpaca_mapping import as_utc, order_status
 from alchemiser.broker.errors import BrokerError
 from alchemiser.broker.models import OrderSide
 from alchemiser.broker.options_models import (
@@ -67,7 +67,7 @@ def snapshot_from_alpaca(symbol: str, snapshot: OptionsSnapshot) -> OptionSnapsh
         symbol=symbol,
         bid=max(to_decimal(quote.bid_price), Decimal(0)),
         ask=max(to_decimal(quote.ask_price), Decimal(0)),
-        quote_time=_utc(quote.timestamp),
+        quote_time=as_utc(quote.timestamp),
         implied_vol=snapshot.implied_volatility,
         greeks=(
             Greeks(delta=greeks.delta, gamma=greeks.gamma, theta=greeks.theta, vega=greeks.vega)
@@ -133,11 +133,11 @@ def option_order_from_alpaca(order: AlpacaOrder) -> OptionOrder:
         legs=legs,
         qty=qty,
         limit_price=limit,
-        status=_status(order.status.value, filled == qty),
+        status=order_status(order.status.value, filled == qty),
         filled_qty=filled,
         filled_avg_price=_price(order.filled_avg_price) if filled else None,
-        submitted_at=_utc(order.submitted_at),
-        updated_at=_utc(order.updated_at),
+        submitted_at=as_utc(order.submitted_at),
+        updated_at=as_utc(order.updated_at),
     )
 
 

@@ -29,7 +29,7 @@ from uuid import NAMESPACE_URL, uuid5
 from pydantic import BaseModel, ConfigDict, Field
 
 from alchemiser.broker.alpaca_mapping import NEW_YORK
-from alchemiser.broker.errors import BrokerError, OrderRejectedError
+from alchemiser.broker.errors import BrokerError, OrderNotCancelableError, OrderRejectedError
 from alchemiser.broker.models import OrderStatus
 from alchemiser.broker.options_models import (
     OptionContract,
@@ -201,9 +201,9 @@ class SimulatedOptionsBroker:
             if order is None:
                 raise BrokerError(f"cannot cancel option order {order_id!r}: no such order")
             if order.status.terminal:
-                raise BrokerError(
-                    f"cannot cancel option order {order_id!r}: it is {order.status.value}, "
-                    "only open orders can be canceled"
+                # Alpaca answers 422 "order is not cancelable" for a filled or final order
+                raise OrderNotCancelableError(
+                    order_id, f"it is {order.status.value}, only open orders can be canceled"
                 )
             day = tx.day() or self.market.history.day(0)
             tx.update_order(_with(order, status=OrderStatus.CANCELED, at=self._now(day)))

@@ -1,5 +1,10 @@
 """``alchemiser kill-switch``: stop (or allow) all trading through the ledger's control item.
 
+``--hedge`` sets the hedge's own switch instead: no option order while it is on, the
+equity books still trade. It also trips itself after ``hedge_trip_failures`` hedge
+failures within 24 hours (setting ``ALCHEMISER_HEDGE_TRIP_FAILURES``, default 3);
+``off`` clears those failures.
+
 Locally the switch lives in the ledger of a home directory, chosen as ``alchemiser run``
 chooses it (``--home``, else ``ALCHEMISER_HOME``, else the default home of ``--data``);
 it can be armed before the first run, which then creates the account around it.
@@ -15,6 +20,7 @@ from alchemiser.cli.output import fail
 from alchemiser.cli.paths import PRICE_DIRECTORY, check_directory
 
 if TYPE_CHECKING:
+    from alchemiser.ledger.hedge_store import HedgeStore
     from alchemiser.ledger.port import Ledger
     from alchemiser.settings import Settings
 
@@ -32,6 +38,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("action", choices=["on", "off", "status"])
     p.add_argument("--reason", default="", help="why (shown in every run's report while on)")
+    p.add_argument(
+        "--hedge",
+        action="store_true",
+        help="the hedge's switch: no option order while on (the books still trade)",
+    )
     p.add_argument(
         "--home", type=Path, metavar="DIR", help="the local home directory (as for `run`)"
     )
@@ -78,6 +89,8 @@ def _aws_ledger(settings: Settings) -> Ledger:
 def run_kill_switch(args: argparse.Namespace) -> int:
     from alchemiser.settings import Runtime, Settings
 
+    if args.hedge:
+        return _run_hedge_switch(args)
     if args.action == "on" and not args.reason:
         return fail("say why with --reason: it appears in every report while trading is stopped")
     try:
@@ -118,5 +131,51 @@ def _apply(ledger: Ledger, action: str, reason: str, where: str) -> int:
         print(
             f"kill switch: ON since {switch.updated_at:%Y-%m-%d %H:%M} UTC by "
             f"{switch.updated_by}: {switch.reason} [{where}]"
+        )
+    return 0
+
+
+def _run_hedge_switch(args: argparse.Namespace) -> int:
+    import boto3
+
+    from alchemiser.ledger.hedge_store import DynamoDBHedgeStore, SQLiteHedgeStore
+    from alchemiser.settings import Runtime, Settings
+
+    if args.action == "on" and not args.reason:
+        return fail("say why with --reason: it appears in every run's hedge section while on")
+    try:
+        settings = Settings()
+        store: HedgeStore
+        if settings.runtime is Runtime.AWS:
+            if not settings.ledger_table:
+                raise ValueError(
+                    "ALCHEMISER_LEDGER_TABLE must name the ledger table when ALCHEMISER_RUNTIME=aws"
+                )
+            store = DynamoDBHedgeStore(settings.ledger_table, boto3.client("dynamodb"))
+            where = f"table {settings.ledger_table}"
+        else:
+            home = local_home(settings, args.home, args.data)
+            home.mkdir(parents=True, exist_ok=True)
+            store, where = SQLiteHedgeStore(home / LEDGER_FILE), f"ledger {home / LEDGER_FILE}"
+        return _apply_hedge(store, args.action, args.reason, where, settings.hedge_trip_failures)
+    except (ValueError, OSError) as exc:
+        return fail(exc)
+
+
+def _apply_hedge(store: HedgeStore, action: str, reason: str, where: str, trip: int) -> int:
+    from datetime import UTC, datetime
+
+    from alchemiser.cycle.hedge_step import set_hedge_switch
+
+    if action != "status":
+        set_hedge_switch(store, action == "on", reason, datetime.now(UTC))
+    switch = store.hedge_switch()
+    failures = f"{len(switch.failures)} recent failure(s), trips at {trip} in 24 h"
+    if not switch.enabled:
+        print(f"hedge kill switch: off (option orders allowed; {failures}) [{where}]")
+    else:
+        since = f"{switch.updated_at:%Y-%m-%d %H:%M} UTC" if switch.updated_at else "unknown"
+        print(
+            f"hedge kill switch: ON since {since} by {switch.updated_by}: {switch.reason} [{where}]"
         )
     return 0

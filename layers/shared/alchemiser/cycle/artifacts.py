@@ -13,7 +13,8 @@ refuses any above 256 KiB, and ``States.DataLimitExceeded`` cannot be caught).
 | runs/{run_id}/orders.json            | OrderPlan    | PlanOrders (run_once)      | yes   |
 | runs/{run_id}/orders-blocked.json    | OrderPlan    | PlanOrders, blocked attempt| no    |
 | runs/{run_id}/gate.json              | BuyGate      | CheckSells (run_once)      | yes   |
-| runs/{run_id}/hedge.json             | HedgeDecision| Hedge, every attempt       | no    |
+| runs/{run_id}/hedge.json             | HedgeSummary | Hedge, every attempt       | no    |
+| runs/{run_id}/hedge-exposure.json    | RunExposure  | Hedge, first attempt       | yes   |
 | runs/{run_id}/reconcile.json         | ReconcileResult | Reconcile, every attempt| no    |
 
 PlanOrders returns the key of the plan its attempt follows (``orders.json``, or
@@ -34,17 +35,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from alchemiser.cycle.models import (
     BookPlan,
     BookTask,
     BuyGate,
     CyclePlan,
-    HedgeDecision,
     OrderPlan,
     ReconcileResult,
 )
+from alchemiser.hedge.summary import HedgeSummary
 from alchemiser.storage.port import ObjectStore
 
 _JSON = "application/json"
@@ -156,8 +157,12 @@ class RunArtifacts:
     def gate(self) -> BuyGate | None:
         return find_model(self.store, gate_key(self.run_id), BuyGate)
 
-    def hedge(self) -> HedgeDecision | None:
-        return find_model(self.store, hedge_key(self.run_id), HedgeDecision)
+    def hedge(self) -> HedgeSummary | None:
+        """Return what the hedge did (None when it has not run, or wrote an older shape)."""
+        try:
+            return find_model(self.store, hedge_key(self.run_id), HedgeSummary)
+        except ValidationError:
+            return None  # a run's hedge.json from before the hedge was wired: nothing to show
 
     def reconcile(self) -> ReconcileResult | None:
         return find_model(self.store, reconcile_key(self.run_id), ReconcileResult)

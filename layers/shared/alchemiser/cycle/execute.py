@@ -1,17 +1,16 @@
-"""ExecuteOrder, CheckSells and Hedge: one netted order at a time, the gate before buying."""
+"""ExecuteOrder and CheckSells: one netted order at a time, the gate before buying."""
 
 from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from alchemiser.cycle.artifacts import RunArtifacts, gate_key, get_model, hedge_key, put_model
+from alchemiser.cycle.artifacts import RunArtifacts, gate_key, get_model
 from alchemiser.cycle.days import MARKET_TIMEZONE
 from alchemiser.cycle.idempotency import Uncached, run_once_stored
-from alchemiser.cycle.messages import GateDecision, OrderRef, PlanRef, RunRef
+from alchemiser.cycle.messages import GateDecision, OrderRef, PlanRef
 from alchemiser.cycle.models import (
     BuyGate,
     ExecuteOrderRequest,
-    HedgeDecision,
     OrderPlan,
     OrderResult,
 )
@@ -108,19 +107,3 @@ def check_sells(
         if gate.buys_allowed
         else [],
     )
-
-
-def hedge(ref: RunRef, deps: Dependencies) -> HedgeDecision:
-    """Decide the options hedge; hedging is not built yet, so the decision is always 'no-hedge'."""
-    deps.faults.enter("Hedge")
-    switch = deps.ledger.kill_switch()
-    if deps.settings.kill_switch or (switch is not None and switch.enabled):
-        decision = HedgeDecision(run_id=ref.run_id, decision="no-hedge", reason="kill switch is on")
-    else:
-        decision = HedgeDecision(
-            run_id=ref.run_id,
-            decision="no-hedge",
-            reason="options hedging is not implemented yet (no hedge placed)",
-        )
-    put_model(deps.store, hedge_key(ref.run_id), decision)
-    return decision

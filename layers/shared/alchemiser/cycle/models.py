@@ -204,10 +204,12 @@ class BuyGate(_State):
 
 
 class HedgeDecision(_State):
+    """The Hedge step's output (what it did in full: ``runs/<run>/hedge.json``)."""
+
     run_id: str
-    decision: str  # "no-hedge" until the hedging issue lands
+    decision: str  # hedged / no-hedge / refused / off
     reason: str
-    orders: list[OrderResult] = Field(default_factory=list)
+    option_orders: int = 0  # broker orders the hedge's walks placed in this attempt
 
 
 # -- Reconcile, Notify -----------------------------------------------------------------

@@ -48,7 +48,9 @@ def notify(
     from alchemiser.analytics.publish import refresh_dashboard
 
     site, problem = refresh_dashboard(deps, day.stage)
-    report = render_report(day, orders, reconciled, data_source=day.data_source)
+    report = render_report(
+        day, orders, reconciled, data_source=day.data_source, hedge=artifacts.hedge()
+    )
     dashboard = site.index if site is not None else problem
     summary = _digest(site, dashboard) if site is not None else None
     result = _publish(

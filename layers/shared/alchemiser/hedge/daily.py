@@ -25,13 +25,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 from alchemiser.broker.options_models import (
-    CONTRACT_MULTIPLIER,
     OptionLeg,
     OptionRight,
     PositionIntent,
     parse_occ,
 )
-from alchemiser.hedge.book import EventKind, HedgeLeg, HedgeRecord
+from alchemiser.hedge.book import EventKind, HedgeRecord
 from alchemiser.hedge.chain import (
     ChainOption,
     Refusal,
@@ -53,6 +52,7 @@ from alchemiser.hedge.execution import (
     execute_option_order,
 )
 from alchemiser.hedge.iv_regime import RegimeReading, iv_regime
+from alchemiser.hedge.journal import OrderIntent, apply_fills
 from alchemiser.hedge.policy import TEMPLATES, HedgePolicy, TemplateSpec
 from alchemiser.hedge.roll import (
     MarkedHedge,
@@ -71,12 +71,10 @@ from alchemiser.hedge.sizing import (
     size_hedge,
     structure_from_pick,
 )
-from alchemiser.money import CENT
 
 PROTECTION_MOVES = (Decimal("-0.1"), Decimal("-0.2"), Decimal("-0.3"))
 ATM_CHAIN = (20, 45, ("0.95", "1.05"))  # the puts that give today's 30-day ATM IV
 SELECTION_STRIKES = ("0.5", "1.05")
-_SIZE = Decimal(CONTRACT_MULTIPLIER)
 
 
 def run_hedge_day(inputs: HedgeDayInputs, ports: HedgePorts) -> HedgeDayReport:
@@ -239,10 +237,12 @@ class _HedgeDay:
             )
             return True
         legs, units = close_legs(record)
-        plan = OptionOrderPlan(
-            self.inputs.run_id, f"c-{record.hedge_id}", legs, units, liquidity_checks=False
-        )
-        execution = self._execute(plan)
+        intent = OrderIntent(
+            run_id=self.inputs.run_id, tag=f"c-{record.hedge_id}", kind="close",
+            day=self.inputs.today, hedge_id=record.hedge_id, legs=legs, qty=units, reason=reason,
+        )  # fmt: skip
+        plan = OptionOrderPlan(intent.run_id, intent.tag, legs, units, liquidity_checks=False)
+        execution = self._execute(intent, plan)
         self.report.actions.append(HedgeAction("close", record.hedge_id, reason, execution))
         filled = execution.filled_qty
         if filled == 0:
@@ -252,28 +252,23 @@ class _HedgeDay:
                 "no new hedge today"
             )
             return False
-        proceeds = (-(execution.avg_price or Decimal(0)) * filled * _SIZE).quantize(Decimal("0.01"))
+        self.state, _ = apply_fills(self.state, intent, execution)
         if filled == units:
-            self.state = self.state.closed(
-                record.hedge_id, self.inputs.today, proceeds, EventKind.CLOSE, reason
-            )
             return True
-        left = tuple(
-            HedgeLeg(symbol=leg.symbol, qty=leg.qty // units * (units - filled))
-            for leg in record.legs
-        )
-        self.state = self.state.closed_in_part(
-            record.hedge_id, left, self.inputs.today, proceeds, reason
-        )
         self.report.refuse(
             f"hedge {record.hedge_id} closed {filled} of {units}: {execution.reason}; "
             "no new hedge today"
         )
         return False
 
-    def _execute(self, plan: OptionOrderPlan) -> OptionExecution:
+    def _execute(self, intent: OrderIntent, plan: OptionOrderPlan) -> OptionExecution:
+        """Journal ``intent`` (so a crash before the state is saved loses no fill), then walk."""
         ports = self.ports
-        return execute_option_order(plan, ports.broker, ports.clock, ports.limits, ports.walk)
+        if ports.journal is not None:
+            ports.journal(intent)
+        return execute_option_order(
+            plan, ports.broker, ports.clock, ports.limits, ports.walk, ports.deadline
+        )
 
     # -- a new hedge ------------------------------------------------------------------------
 
@@ -350,32 +345,27 @@ class _HedgeDay:
             )
             for leg in structure.legs
         )
-        plan = OptionOrderPlan(
-            self.inputs.run_id, f"o-{long_symbol}", legs, sizing.contracts, sizing.max_price
-        )
-        execution = self._execute(plan)
-        hedge_id = f"{self.inputs.today:%Y%m%d}-{long_symbol}"
         reason = (
             f"pay {sizing.promised_payoff} at {policy.protect.move:.0%} "
             f"({sizing.contracts} x {sizing.unit_payoff})"
         )
-        self.report.actions.append(HedgeAction("open", hedge_id, reason, execution))
+        intent = OrderIntent(
+            run_id=self.inputs.run_id, tag=f"o-{long_symbol}", kind="open", day=self.inputs.today,
+            hedge_id=f"{self.inputs.today:%Y%m%d}-{long_symbol}", legs=legs, qty=sizing.contracts,
+            reason=reason, underlying=structure.underlying, template=policy.template,
+            signed_ratios=tuple(leg.ratio for leg in structure.legs),
+            unit_payoff=sizing.unit_payoff, spot=self.inputs.spot,
+        )  # fmt: skip
+        plan = OptionOrderPlan(intent.run_id, intent.tag, legs, sizing.contracts, sizing.max_price)
+        execution = self._execute(intent, plan)
+        self.report.actions.append(HedgeAction("open", intent.hedge_id, reason, execution))
         filled = execution.filled_qty
         if filled == 0:
             self.report.reasons.append(
                 f"new hedge not bought: {execution.outcome} {execution.reason}".rstrip()
             )
             return
-        record = HedgeRecord(
-            hedge_id=hedge_id, underlying=structure.underlying, template=policy.template,
-            legs=tuple(
-                HedgeLeg(symbol=leg.symbol, qty=filled * leg.ratio) for leg in structure.legs
-            ),
-            opened_on=self.inputs.today,
-            premium=((execution.avg_price or Decimal(0)) * filled * _SIZE).quantize(CENT),
-            promised_payoff=sizing.unit_payoff * filled, spot_at_open=self.inputs.spot,
-        )  # fmt: skip
-        self.state = self.state.opened(record, self.inputs.today, reason)
+        self.state, _ = apply_fills(self.state, intent, execution)
         self.report.decision = "hedged"
         if execution.outcome is Outcome.PARTIAL:
             self.report.reasons.append(

@@ -11,9 +11,11 @@ from decimal import Decimal
 from alchemiser.broker.options_models import OptionLeg, PositionIntent
 from alchemiser.broker.options_port import OptionsBroker
 from alchemiser.execution.clock import Clock
+from alchemiser.execution.deadline import Deadline
 from alchemiser.hedge.book import HedgeBookState, HedgeRecord
 from alchemiser.hedge.execution import OptionExecution, WalkSettings
-from alchemiser.hedge.iv_regime import IvHistory, RegimeReading
+from alchemiser.hedge.iv_regime import IvStore, RegimeReading
+from alchemiser.hedge.journal import OrderIntent
 from alchemiser.hedge.policy import HedgeLimits, HedgePolicy
 from alchemiser.hedge.roll import MarkedHedge
 from alchemiser.hedge.sizing import Clip, SizingDecision
@@ -39,10 +41,12 @@ CloseOf = Callable[[str, date], Decimal | None]  # an underlying's close on a da
 class HedgePorts:
     broker: OptionsBroker
     clock: Clock
-    iv_history: IvHistory
+    iv_history: IvStore
     close_of: CloseOf  # settles hedges that expired: their intrinsic value at that close
     limits: HedgeLimits = field(default_factory=HedgeLimits)
     walk: WalkSettings = field(default_factory=WalkSettings)
+    journal: Callable[[OrderIntent], None] | None = None  # stores an order before it is sent
+    deadline: Deadline | None = None  # every walk ends before it (the Lambda's remaining time)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 
 from alchemiser.books.client_ids import step_client_order_id
-from alchemiser.broker.errors import BrokerError, OrderRejectedError
+from alchemiser.broker.errors import OrderNotCancelableError, OrderRejectedError
 from alchemiser.broker.models import CLIENT_ORDER_ID_MAX, OrderStatus
 from alchemiser.broker.options_models import (
     OptionLeg,
@@ -37,6 +37,7 @@ from alchemiser.broker.options_models import (
 )
 from alchemiser.broker.options_port import OptionsBroker
 from alchemiser.execution.clock import Clock
+from alchemiser.execution.deadline import Deadline
 from alchemiser.hedge.chain import quote_problem
 from alchemiser.hedge.policy import HedgeLimits
 from alchemiser.money import CENT
@@ -147,9 +148,13 @@ def execute_option_order(
     clock: Clock,
     limits: HedgeLimits,
     settings: WalkSettings | None = None,
+    deadline: Deadline | None = None,
 ) -> OptionExecution:
-    """Walk the book for one option order; return its fills and outcome (no fill is no error)."""
-    return _Walk(plan, broker, clock, limits, settings or WalkSettings()).run()
+    """Walk the book for one option order; return its fills and outcome (no fill is no error).
+
+    With a ``deadline`` no step starts unless its wait and its cancel fit before it.
+    """
+    return _Walk(plan, broker, clock, limits, settings or WalkSettings(), deadline).run()
 
 
 class _Walk:
@@ -160,6 +165,7 @@ class _Walk:
         clock: Clock,
         limits: HedgeLimits,
         settings: WalkSettings,
+        deadline: Deadline | None = None,
     ) -> None:
         if plan.qty <= 0:
             raise ValueError(f"an option order needs at least one contract, was {plan.qty}")
@@ -171,14 +177,25 @@ class _Walk:
         self.timeout = timedelta(seconds=settings.step_timeout_s)
         self.max_polls = math.ceil(settings.step_timeout_s / settings.poll_interval_s) + 1
         self.base = hedge_order_id(plan.run_id, plan.tag)
+        self.deadline = deadline
 
     def run(self) -> OptionExecution:
         for step, fraction in enumerate(self.settings.steps):
             if self.result.outcome is not None or self._left() <= 0:
                 break
+            if self._out_of_time(step):
+                break
             self._step(step_client_order_id(self.base, step), fraction)
         self._finish()
         return self.result
+
+    def _out_of_time(self, step: int) -> bool:
+        """Stop before a step whose wait and cancel (two step timeouts) pass the deadline."""
+        if self.deadline is None or self.clock.now() + 2 * self.timeout <= self.deadline.at:
+            return False
+        outcome = Outcome.PARTIAL if self.result.filled_qty else Outcome.UNFILLED
+        self._stop(outcome, f"stopped before step {step}: {self.deadline.describe()}")
+        return True
 
     def _left(self) -> int:
         return self.plan.qty - self.result.filled_qty
@@ -277,7 +294,7 @@ class _Walk:
             return current
         try:
             self.broker.cancel_option_order(current.id)
-        except BrokerError:
+        except OrderNotCancelableError:
             # A cancel races a fill (Alpaca answers 422): read the order; only a still
             # open order is a real failure.
             current = self.broker.get_option_order(current.id)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 from alchemiser.hedge.policy import HedgeLimits
 
@@ -67,11 +68,23 @@ def iv_regime(stored: Sequence[float], atm_iv: float, limits: HedgeLimits) -> Re
     )
 
 
-class IvHistory:
-    """Daily ATM IV per underlying, kept in memory (the ledger stores it for live runs)."""
+class IvStore(Protocol):
+    """Where the daily ATM IV readings live (``IvHistory`` in memory; the hedge store)."""
 
-    def __init__(self) -> None:
-        self._days: dict[str, dict[date, float]] = {}
+    def record(self, underlying: str, day: date, atm_iv: float) -> None: ...
+
+    def before(self, underlying: str, day: date) -> list[float]: ...
+
+
+class IvHistory:
+    """Daily ATM IV per underlying, kept in memory (the hedge store keeps it for live runs)."""
+
+    def __init__(self, days: dict[str, dict[date, float]] | None = None) -> None:
+        self._days: dict[str, dict[date, float]] = days if days is not None else {}
+
+    def days(self) -> dict[str, dict[date, float]]:
+        """Return every stored reading by underlying and day (the store saves this)."""
+        return self._days
 
     def record(self, underlying: str, day: date, atm_iv: float) -> None:
         """Store the day's reading (a re-run of the same day replaces it)."""

@@ -2,7 +2,8 @@
 
 <home>/home.json            what the account was opened with (data source, opening cash)
 <home>/broker.sqlite3       simulated broker: cash, positions, orders, fills
-<home>/ledger.sqlite3       the ledger: runs, orders, fills, lots, snapshots
+<home>/options.sqlite3      simulated options broker: option orders, positions, premium cash
+<home>/ledger.sqlite3       the ledger: runs, orders, fills, lots, snapshots; the hedge book
 <home>/idempotency.sqlite3  step results a re-run reuses (Powertools Idempotency)
 <home>/reports/, traces/    the object store: HTML reports, decision traces
 <home>/outbox/              each run's email (.eml) and its HTML body
@@ -21,10 +22,13 @@ import numpy as np
 
 from alchemiser.books.config import BookConfig, load_books
 from alchemiser.broker.simulated import SimulatedBroker, SimulationConfig
+from alchemiser.broker.simulated_options import SimulatedOptionsBroker
+from alchemiser.broker.simulated_options_market import SimulatedOptionsMarket
 from alchemiser.cycle.faults import FaultPlan
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import compile_symphony
 from alchemiser.execution.clock import InstantClock
+from alchemiser.ledger.hedge_store import SQLiteHedgeStore
 from alchemiser.ledger.idempotency import SQLitePersistenceLayer
 from alchemiser.ledger.sqlite import SQLiteLedger
 from alchemiser.local.homes import BROKER_FILE, open_home
@@ -37,6 +41,8 @@ from alchemiser.notify.local import LocalNotifier
 from alchemiser.runtime import Dependencies
 from alchemiser.settings import Settings
 from alchemiser.storage.local import LocalObjectStore
+
+OPTIONS_FILE = "options.sqlite3"
 
 
 class LocalRunError(ValueError):
@@ -96,6 +102,10 @@ def build_local_dependencies(
     )
     _refuse_rewind(broker, home, day)
     broker.set_session(day, run_time)
+    options = SimulatedOptionsBroker(
+        home / OPTIONS_FILE, SimulatedOptionsMarket(market.history), clock=clock
+    )
+    options.set_day(day)
     idempotency_path = home / "idempotency.sqlite3"
     return Dependencies(
         settings=settings,
@@ -108,6 +118,8 @@ def build_local_dependencies(
         idempotency=lambda: SQLitePersistenceLayer(idempotency_path),
         strategies_dir=settings.strategies_dir,
         faults=faults,
+        options=options,
+        hedge_store=SQLiteHedgeStore(home / "ledger.sqlite3"),
     )
 
 

@@ -6,11 +6,14 @@ from decimal import Decimal
 from typing import Any
 
 from alchemiser.broker.models import OrderSide
+from alchemiser.cycle.artifacts import find_model, hedge_key
+from alchemiser.hedge.summary import HedgeSummary
 from alchemiser.ledger.models import OrderState
 from alchemiser.local.cycle_runner import LocalRun
 from alchemiser.local.run_view import run_view
 from alchemiser.reporting.report import readable_error
 from alchemiser.reporting.wording import order_outcome
+from alchemiser.storage.local import LocalObjectStore
 
 
 def summarize(run: LocalRun) -> dict[str, Any]:
@@ -29,6 +32,7 @@ def summarize(run: LocalRun) -> dict[str, Any]:
         message = f"nothing traded: {orders_plan['blocked_reason']}"
     notified = state.get("notify") or {}
     report = notified.get("report_key")
+    hedge = find_model(LocalObjectStore(run.home), hedge_key(run.run_id), HedgeSummary)
     return {
         "status": "SUCCEEDED" if run.execution.status == "SUCCEEDED" else "FAILED",
         "run_id": run.run_id,
@@ -41,6 +45,7 @@ def summarize(run: LocalRun) -> dict[str, Any]:
         "orders": _orders(state),
         "netting": netting,
         "account_pnl": _pnl(reconcile.get("account_pnl")),
+        "hedge": hedge.model_dump(mode="json") if hedge else None,
         "warnings": [
             *run.recovered,
             *plan.get("warnings", []),
@@ -202,6 +207,7 @@ def render_summary(summary: dict[str, Any]) -> str:
             )
     elif summary["status"] == "SUCCEEDED":
         lines.append("Orders: none placed by this run")
+    lines += _hedge_lines(summary.get("hedge"))
     for warning in summary["warnings"]:
         lines.append(f"warning: {warning}")
     if summary["report"]:
@@ -215,3 +221,23 @@ def render_summary(summary: dict[str, Any]) -> str:
             "Re-run the same command to redrive the day: placed orders are found by client id, never repeated."
         )
     return "\n".join(lines)
+
+
+def _hedge_lines(hedge: dict[str, Any] | None) -> list[str]:
+    """Return the hedge's lines: its decision and why, then what each option order did."""
+    if hedge is None:
+        return []
+    lines = [f"Hedge: {hedge['decision']}"]
+    lines += [f"  {reason}" for reason in hedge["reasons"]]
+    lines += [f"  clipped: {clip}" for clip in hedge["clips"] if hedge["decision"] == "hedged"]
+    for order in hedge["orders"]:
+        price = f" @ {float(order['avg_price']):.2f}" if order["avg_price"] else ""
+        lines.append(
+            f"  {order['kind']} {order['hedge_id']}: {order['outcome']}, "
+            f"filled {order['filled']} of {order['qty']}{price}"
+        )
+    if hedge["positions"]:
+        held = ", ".join(p["hedge_id"] for p in hedge["positions"])
+        pays = ", ".join(f"{float(m):.0%} ${float(v):,.0f}" for m, v in hedge["protection"].items())
+        lines.append(f"  held: {held}; pays {pays}; next roll {hedge['next_roll']}")
+    return lines

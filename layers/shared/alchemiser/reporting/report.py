@@ -28,6 +28,7 @@ from alchemiser.cycle.models import (
     OrderResult,
     ReconcileResult,
 )
+from alchemiser.hedge.summary import HedgeSummary
 from alchemiser.ledger.models import OrderState, RunRecord
 from alchemiser.notify.port import Message
 from alchemiser.reporting.document import (
@@ -43,6 +44,7 @@ from alchemiser.reporting.document import (
     signed_money,
     weights,
 )
+from alchemiser.reporting.hedge_section import hedge_sections
 from alchemiser.reporting.wording import order_outcome
 
 _FAILED_BOOK = BookStatus.FAILED.value.upper()
@@ -122,6 +124,7 @@ def render_report(
     *,
     data_source: str,
     failed: FailureNotice | None = None,
+    hedge: HedgeSummary | None = None,
 ) -> RunReport:
     """Render the run's report from its plan, order plan and reconciliation (any may be partial)."""
     run = _Run(plan, orders, reconcile, failed, data_source or plan.data_source or "unknown")
@@ -142,6 +145,7 @@ def render_report(
         *_lines_section("Failed books", [_failed_book_line(b) for b in run.failed_books]),
         _orders_section(run),
         *_netting_section(run.orders),
+        *hedge_sections(hedge),
         *_drift_section(run.reconcile),
         *_lines_section("Warnings", _warnings(run)),
         *_account_section(run.reconcile),

@@ -1,0 +1,121 @@
+"""The Hedge step's view of the account: NAV, the underlying, its spot and the books' delta.
+
+Each book of the run (``runs/<run>/day.json``) is evaluated over its whole price history
+with the engine, so its target-allocation return stream is what its targets earned
+day by day (``hedge.exposure``); the books' NAVs are the run's equity times their
+shares. The estimate is fixed once per run (``runs/<run>/hedge-exposure.json``): a retry,
+re-run or redrive hedges the same exposure even if today's last price has moved.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from alchemiser.cycle.artifacts import get_model, put_model
+from alchemiser.cycle.models import BookTask
+from alchemiser.dsl.engine import evaluate_history
+from alchemiser.dsl.parser import load_symphony
+from alchemiser.dsl.program import compile_symphony
+from alchemiser.errors import DataError
+from alchemiser.hedge.exposure import allocation_stream, daily_returns, estimate_exposure
+from alchemiser.hedge.policy import CANDIDATE_UNDERLYINGS, HedgeUnderlying
+from alchemiser.money import to_decimal
+from alchemiser.runtime import Dependencies
+
+
+class BookBeta(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    book_id: str
+    nav: Decimal
+    beta: float
+    r2: float
+    days: int
+    delta: Decimal
+
+
+class RunExposure(BaseModel):
+    """The account's exposure as the Hedge step estimated it for one run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    run_id: str
+    day: date
+    nav: Decimal
+    underlying: str
+    spot: Decimal
+    equity_delta: Decimal
+    books: list[BookBeta]
+    r2: dict[str, float | None]  # per candidate underlying, of the NAV-weighted stream
+
+
+def exposure_key(run_id: str) -> str:
+    return f"runs/{run_id}/hedge-exposure.json"
+
+
+def run_exposure(
+    deps: Dependencies,
+    run_id: str,
+    day: date,
+    books: list[BookTask],
+    nav: Decimal,
+    policy: HedgeUnderlying,
+    current: str | None,
+) -> RunExposure:
+    """Return the run's fixed exposure, estimating (and storing) it on the first call."""
+    key = exposure_key(run_id)
+    try:
+        return get_model(deps.store, key, RunExposure)
+    except FileNotFoundError:
+        pass
+    exposure = estimate_run_exposure(deps, run_id, day, books, nav, policy, current)
+    put_model(deps.store, key, exposure)
+    return exposure
+
+
+def estimate_run_exposure(
+    deps: Dependencies,
+    run_id: str,
+    day: date,
+    books: list[BookTask],
+    nav: Decimal,
+    policy: HedgeUnderlying,
+    current: str | None,
+) -> RunExposure:
+    """Estimate the books' dollar delta to the hedge underlying from their return streams."""
+    if not books:
+        raise DataError(f"run {run_id} has no books: nothing to hedge")
+    programs = {
+        b.book_id: compile_symphony(load_symphony(deps.strategies_dir / b.strategy)) for b in books
+    }
+    tickers = sorted({t for p in programs.values() for t in p.tickers} | set(CANDIDATE_UNDERLYINGS))
+    history = deps.market.history(tickers, day)
+    if len(history.dates) == 0 or history.dates[-1] != np.datetime64(day, "D"):
+        raise DataError(f"no prices for {day}: the hedge cannot estimate today's exposure")
+    streams = {
+        book_id: allocation_stream(evaluate_history(program, history), history)
+        for book_id, program in programs.items()
+    }
+    navs = {b.book_id: (nav * b.share).quantize(Decimal("0.01")) for b in books}
+    underlyings = {u: daily_returns(history.column(u)) for u in CANDIDATE_UNDERLYINGS}
+    row = len(history.dates) - 1
+    estimate = estimate_exposure(streams, navs, underlyings, row, policy, current=current)
+    spot = to_decimal(float(history.column(estimate.underlying)[row])).quantize(Decimal("0.0001"))
+    return RunExposure(
+        run_id=run_id, day=day, nav=nav, underlying=estimate.underlying, spot=spot,
+        equity_delta=estimate.equity_delta,
+        books=[
+            BookBeta(book_id=b.book_id, nav=b.nav, beta=b.fit.beta, r2=b.fit.r2, days=b.fit.days,
+                     delta=b.delta)
+            for b in estimate.books
+        ],
+        r2={u: _finite(f.r2) for u, f in estimate.account_fits.items()},
+    )  # fmt: skip
+
+
+def _finite(value: float) -> float | None:
+    return value if np.isfinite(value) else None
