@@ -16,7 +16,7 @@ export SAM_CLI_TELEMETRY := 0
 export ALCHEMISER_CHROMIUM := $(CHROMIUM)
 
 .PHONY: setup run test lint typecheck template asl package-check pytest bench bench-analytics \
-	bench-cold-start bench-portfolio clean
+	bench-cold-start bench-portfolio bench-dashboard clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,6 +77,9 @@ bench: $(STAMP)
 
 bench-analytics: $(STAMP)
 	$(BIN)/python benchmarks/analytics_benchmark.py
+
+bench-dashboard: $(STAMP)
+	$(BIN)/python benchmarks/dashboard_benchmark.py
 
 bench-cold-start: $(STAMP)
 	$(BIN)/python benchmarks/cold_start_benchmark.py

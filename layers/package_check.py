@@ -51,7 +51,7 @@ PIP_FOR_LAMBDA = (
 )
 # What the python3.12 runtime itself provides (the managed layers leave these out).
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six")
-NEEDS = frozenset({"broker", "market", "engine"})
+NEEDS = frozenset({"broker", "market", "engine", "dashboard"})
 
 
 @dataclass(frozen=True)
@@ -219,6 +219,11 @@ if "engine" in needs:
     from pathlib import Path
     from alchemiser.books.config import load_books
     load_books(Path(deps.settings.strategies_dir) / "books.yaml", deps.settings.stage)
+if "dashboard" in needs:
+    import alchemiser.analytics.publish  # the site's pages (numpy) and their writer
+    from alchemiser.analytics.site import chart_library_source
+    chart_library_source()  # plotly.js, from the charts layer
+    import matplotlib.backends.backend_agg  # the email's chart
 print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} - set(sys.stdlib_module_names))))
 """
 
@@ -232,6 +237,8 @@ def import_paths(function: Function, runtime: Path) -> list[str]:
 def smoke_environment(function: Function) -> dict[str, str]:
     strategies = [layer.path / "strategies" for layer in function.layers]
     found = [p for p in strategies if p.is_dir()]
+    charts = [p / "charts" / "plotly.min.js" for p in (layer.path for layer in function.layers)]
+    charts = [p for p in charts if p.is_file()]
     return {
         "PATH": os.environ.get("PATH", ""),
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -249,6 +256,8 @@ def smoke_environment(function: Function) -> dict[str, str]:
         "ALCHEMISER_ALPACA_KEY_ID": "package-check",
         "ALCHEMISER_ALPACA_SECRET_KEY": "package-check",
         "ALCHEMISER_STRATEGIES_DIR": str(found[0]) if found else "/opt/strategies",
+        # the charts layer's /opt/charts/plotly.min.js, where this function has it
+        **({"ALCHEMISER_CHART_LIBRARY": str(charts[0])} if charts else {}),
     }
 
 

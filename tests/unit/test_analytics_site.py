@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import pytest
 
 from alchemiser.analytics import site
-from alchemiser.analytics.page import Chart, Link, Page, Table, slugify
+from alchemiser.analytics.page import Chart, Link, Page, Table, Text, slugify
 from alchemiser.analytics.returns import ReturnSeries, WeightHistory, benchmark_returns
 from alchemiser.analytics.site import ChartLibraryMissingError, render_page, write_page, write_site
 from alchemiser.analytics.tearsheet import build_tearsheet, percent
@@ -226,3 +226,12 @@ def test_weights_from_rows_fill_unheld_labels_with_zero() -> None:
     assert history.weights.tolist() == [[0.0, 0.6, 0.4], [1.0, 0.0, 0.0]]
     with pytest.raises(ValueError, match="must be 2x3"):
         WeightHistory(history.dates, history.labels, history.weights[:, :2])
+
+
+def test_a_text_block_travels_as_json_and_renders_escaped_with_its_anchor() -> None:
+    trace = Text("Decision trace: nuclear", "if (< a b) -> <true>", anchor="trace-nuclear")
+    page = Page("run-2024-03-11", "Run", "", (trace,))
+    assert Page.from_dict(page.to_dict()) == page
+    html = render_page(page, "assets/plotly.min.js")
+    assert '<section class="block wide" id="trace-nuclear">' in html
+    assert "if (&lt; a b) -&gt; &lt;true&gt;" in html

@@ -619,3 +619,42 @@ def test_instant_clock_advances_on_sleep_and_refuses_naive_or_negative_time() ->
         InstantClock(datetime(2026, 1, 1))
     with pytest.raises(ValueError, match=">= 0"):
         clock.sleep(-1)
+
+
+def test_the_record_keeps_the_arrival_quote_the_steps_used_and_the_time_to_fill() -> None:
+    # Given a buy on a 100.00 x 100.10 quote whose second limit step fills it
+    venue, order = Venue(), net_order(OrderSide.BUY, "100")
+    s0, s1, _, _ = ids(order)
+    venue.broker.fill(s1, D("100"), after_polls=1)
+
+    # When it is executed
+    venue.run(order)
+
+    # Then the record says what the market was at arrival, how many orders went out,
+    # and when the first went out and the fill came in
+    final = venue.ledger.get_order(RUN_ID, order.client_order_id)
+    assert final is not None
+    assert (final.arrival_bid, final.arrival_ask) == (D("100.00"), D("100.10"))
+    assert final.steps_used == 2
+    assert final.submitted_at == venue.broker.order(s0).submitted_at
+    assert final.last_fill_at is not None
+    assert final.submitted_at is not None
+    assert final.last_fill_at > final.submitted_at
+
+
+def test_a_rerun_keeps_the_arrival_quote_of_the_first_attempt() -> None:
+    # Given an order whose first attempt priced against 100.00 x 100.10, then crashed
+    venue, order = Venue(), net_order(OrderSide.BUY, "100")
+    venue.broker.fill(ids(order)[0], D("100"))
+    venue.run(order)
+    first = venue.ledger.get_order(RUN_ID, order.client_order_id)
+    assert first is not None
+
+    # When the market moves and the same order is run again
+    venue.broker.set_quotes("SPY", QuoteSpec(D("101.00"), D("101.10")))
+    venue.run(order)
+
+    # Then the arrival quote is still the first attempt's
+    final = venue.ledger.get_order(RUN_ID, order.client_order_id)
+    assert final is not None
+    assert (final.arrival_bid, final.arrival_ask) == (D("100.00"), D("100.10"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from email import message_from_bytes, policy
@@ -45,6 +46,11 @@ LAMBDA_ERROR = json.dumps(
         "stackTrace": ['  File "/var/task/app.py", line 31, in lambda_handler\n'],
     }
 )
+
+
+def plain(html: str) -> str:
+    """Return the report's HTML without the phone layout's column labels on each cell."""
+    return re.sub(r' data-label="[^"]*"', "", html)
 
 
 def task(book_id: str, strategy: str, share: str) -> BookTask:
@@ -172,7 +178,7 @@ def test_failed_book_appears_with_its_lambda_error_shown_as_type_and_message() -
         assert f"nuclear (nuclear.clj): {readable}" in part
         assert "1 book(s) failed and did not trade: nuclear." in part
         assert '"errorType"' not in part and "&quot;errorType&quot;" not in part
-    assert '<td class="loud">FAILED</td>' in report.html
+    assert '<td class="loud">FAILED</td>' in plain(report.html)
     # And the subject says the run needs attention
     assert report.subject == (
         "[Alchemiser dev] 2026-07-31 ATTENTION: 3 book(s) (1 failed), 2 order(s), P&L +$75.25"
@@ -189,7 +195,7 @@ def test_books_table_shows_weights_positions_cash_equity_and_pnl() -> None:
         "tech", "tech.clj", "planned", "TQQQ 60.0%, SPY 40.0%", "SPY 3, TQQQ 35.5",
         "$12.34", "$50,012.34", "+$100.00", "-$20.00", "+$80.00",
     ]  # fmt: skip
-    row = report.html.split("<td>tech</td>", 1)[1].split("</tr>", 1)[0]
+    row = plain(report.html).split("<td>tech</td>", 1)[1].split("</tr>", 1)[0]
     for cell in cells[1:]:
         assert f"<td>{cell}</td>" in row
     # And the text part, too wide for columns, has one block per book with the same values
@@ -203,8 +209,8 @@ def test_orders_netting_and_account_pnl_are_reported() -> None:
     report = full_report()
 
     # Then each order shows symbol, side, quantities, price, state and reason
-    assert "<td>TQQQ</td><td>buy</td><td>20</td><td>12.25</td><td>$88.07</td>" in report.html
-    assert "<td>61.2 % filled</td><td>walked the book</td>" in report.html
+    assert "<td>TQQQ</td><td>buy</td><td>20</td><td>12.25</td><td>$88.07</td>" in plain(report.html)
+    assert "<td>61.2 % filled</td><td>walked the book</td>" in plain(report.html)
     text_orders = report.text.split("Orders\n------\n", 1)[1]
     assert text_orders.startswith("Symbol  Side  Qty  Filled  Avg price  State")
     assert "TLT     sell  20   20      $88.07     filled" in text_orders
@@ -215,7 +221,7 @@ def test_orders_netting_and_account_pnl_are_reported() -> None:
         )
         assert "Crossed inside the account: 3 SPY from nuclear to tech" in part
         assert "Broker positions match the sum of the books." in part
-    assert "<td>+$120.50</td><td>-$45.25</td><td>+$75.25</td>" in report.html
+    assert "<td>+$120.50</td><td>-$45.25</td><td>+$75.25</td>" in plain(report.html)
 
 
 def test_drift_warnings_and_unfilled_orders_raise_attention() -> None:
@@ -242,7 +248,7 @@ def test_drift_warnings_and_unfilled_orders_raise_attention() -> None:
     report = render_report(plan, order_plan(), outcome, data_source=DATA)
 
     # Then drift is a table, warnings are listed once, and the skipped order is called out
-    assert "<td>SPY</td><td>13</td><td>10</td><td>3</td><td>$1,920.00</td>" in report.html
+    assert "<td>SPY</td><td>13</td><td>10</td><td>3</td><td>$1,920.00</td>" in plain(report.html)
     assert report.text.count("- SVXY 2026-07-31: suspicious move") == 1
     assert "- kill switch is off" in report.text
     assert "1 order(s) failed or were skipped: buy SOXL (skipped)." in report.text
@@ -331,9 +337,11 @@ def test_blocked_run_lists_books_as_not_evaluated_and_orders_as_planned() -> Non
     # Then the block is loud, and books and orders are shown as not (yet) done
     assert "Trading blocked: kill switch on: broker maintenance." in report.text
     assert report.text.count("Trading blocked:") == 1
-    assert "<td>tech</td><td>tech_momentum_guarded.clj</td><td>not evaluated</td>" in report.html
-    assert (
-        "<td>TQQQ</td><td>buy</td><td>35.5</td><td>-</td><td>-</td><td>planned</td>" in report.html
+    assert "<td>tech</td><td>tech_momentum_guarded.clj</td><td>not evaluated</td>" in plain(
+        report.html
+    )
+    assert "<td>TQQQ</td><td>buy</td><td>35.5</td><td>-</td><td>-</td><td>planned</td>" in plain(
+        report.html
     )
 
 
@@ -420,3 +428,10 @@ def test_values_are_formatted_for_people() -> None:
         "C 50.0%, A 25.0%, B 25.0%"
     )
     assert positions({}) == "-"
+
+
+def test_each_cell_carries_its_columns_name_for_the_phone_layout() -> None:
+    # On a narrow screen a table turns into cards: each cell shows its column's name
+    report = full_report()
+    assert '<td data-label="Symbol">TQQQ</td><td data-label="Side">buy</td>' in report.html
+    assert "@media (max-width:600px)" in report.html

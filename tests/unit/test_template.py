@@ -47,7 +47,12 @@ LAMBDA_RUNTIME = {
     "six",
 }
 # Our layers whose requirements.txt layers/Makefile installs (the SharedLayer adds alchemiser).
-OUR_LAYERS = {"SharedLayer": "shared", "PandasLayer": "pandas", "ParquetLayer": "parquet"}
+OUR_LAYERS = {
+    "SharedLayer": "shared",
+    "PandasLayer": "pandas",
+    "ParquetLayer": "parquet",
+    "ChartsLayer": "charts",
+}
 POWERTOOLS_LAYER = {"aws-lambda-powertools", "pydantic", "pydantic-core", "annotated-types"}
 POWERTOOLS_LAYER |= {"aws-xray-sdk", "wrapt", "typing-extensions"}
 
@@ -530,8 +535,9 @@ def test_functions_get_the_pinned_powertools_layer_and_only_the_layers_they_need
         # and ours follow, the shared library after the third-party layers (a later layer
         # wins a clash in /opt), within Lambda's five
         ours = [layer["Ref"] for layer in layers[1:]]
-        expected = ["PandasLayer"] if needs & {"broker", "market", "engine"} else []
+        expected = ["PandasLayer"] if needs & {"broker", "market", "engine", "dashboard"} else []
         expected += ["ParquetLayer"] if "market" in needs else []
+        expected += ["ChartsLayer"] if "dashboard" in needs else []
         expected += ["SharedLayer"]
         expected += ["StrategiesLayer"] if "engine" in needs else []
         assert ours == expected, logical_id
@@ -582,11 +588,17 @@ def test_layer_requirements_are_pinned_and_leave_out_what_lambda_already_has() -
             re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][A-Za-z0-9_.+-]*", line) for line in pins.values()
         ), pins
         assert sorted((set(pins) & provided_on_lambda()) - {normalise("typing-extensions")}) == []
-    # and no distribution is in two of our layers (a function would carry it twice)
-    layers = list(our_layer_pins().values())
-    for i, first in enumerate(layers):
-        for second in layers[i + 1 :]:
-            assert set(first) & set(second) == set()
+    # and no function gets a distribution from two of our layers (it would carry it twice)
+    pins = our_layer_pins()
+    for logical_id, function in of_type(
+        load_template(REPO_ROOT / "template.yaml"), "AWS::Serverless::Function"
+    ).items():
+        layers = [
+            pins[ref["Ref"]] for ref in function["Properties"]["Layers"][1:] if ref["Ref"] in pins
+        ]
+        for i, first in enumerate(layers):
+            for second in layers[i + 1 :]:
+                assert set(first) & set(second) == set(), logical_id
 
 
 def test_every_third_party_module_a_handler_imports_is_there_on_lambda() -> None:

@@ -41,12 +41,13 @@ TABLE_ACTIONS = {
     # fills, lots in one transaction each (Put, Put or Delete of a sold-out position,
     # Update of the P&L), snapshots, orders, the books on gsi1
     "ReconcileFunction": IDEMPOTENCY | {"dynamodb:Query"},
-    # the kill switch; settles the run with a conditional UpdateItem (Ledger.finish_run)
-    "NotifyFunction": SETTLE_RUN,
+    # the kill switch; settles the run with a conditional UpdateItem (Ledger.finish_run);
+    # the dashboard: the stage's runs on gsi1, each run's orders and fills
+    "NotifyFunction": SETTLE_RUN | {"dynamodb:Query"},
     # the run's record; releases it (Ledger.finish_run)
     "NotifyFailureFunction": SETTLE_RUN,
 }
-INDEX_QUERIES = {"PlanCycleFunction", "ReconcileFunction"}
+INDEX_QUERIES = {"PlanCycleFunction", "ReconcileFunction", "NotifyFunction"}
 TABLE = {"Fn::GetAtt": ["LedgerTable", "Arn"]}
 INDEX = {"Fn::Sub": "${LedgerTable.Arn}/index/gsi1"}
 
@@ -155,6 +156,7 @@ def test_only_the_reporting_steps_write_reports_and_only_evaluate_book_traces(
     reports = str({"Fn::Sub": "${ReportsBucket.Arn}/reports/*"})
     traces = str({"Fn::Sub": "${ReportsBucket.Arn}/traces/*"})
     runs = str({"Fn::Sub": "${ReportsBucket.Arn}/runs/*"})
+    site = str({"Fn::Sub": "${ReportsBucket.Arn}/reports/site/*"})
     rights = {
         logical_id: {
             (str(r), a)
@@ -167,7 +169,8 @@ def test_only_the_reporting_steps_write_reports_and_only_evaluate_book_traces(
     }
     read, write = "s3:GetObject", "s3:PutObject"
     # Every step reads and writes only the stored outputs (runs/) it uses; only Notify and
-    # NotifyFailure write reports, only EvaluateBook decision traces
+    # NotifyFailure write reports, only EvaluateBook decision traces; Notify reads the traces
+    # for the dashboard and the site (its pre-signed links carry its rights)
     assert {k: v for k, v in rights.items() if v} == {
         "PlanCycleFunction": {(runs, read), (runs, write)},
         "EvaluateBookFunction": {(traces, write), (runs, read), (runs, write)},
@@ -176,7 +179,7 @@ def test_only_the_reporting_steps_write_reports_and_only_evaluate_book_traces(
         "CheckSellsFunction": {(runs, read), (runs, write)},
         "HedgeFunction": {(runs, read), (runs, write)},
         "ReconcileFunction": {(runs, read), (runs, write)},
-        "NotifyFunction": {(reports, write), (runs, read)},
+        "NotifyFunction": {(reports, write), (runs, read), (traces, read), (site, read)},
         "NotifyFailureFunction": {(reports, write)},
     }
 
@@ -192,9 +195,10 @@ def test_the_alpaca_secret_is_readable_only_by_the_functions_that_call_alpaca(
 
         # Then it reads the Alpaca secret exactly when it trades or reads Alpaca data
         assert bool(secret) == bool(needs & {"broker", "market"}), logical_id
-    # and the ones that only report never do
+    # and the ones that only report never do (Notify builds the dashboard from the ledger)
     for logical_id in ("NotifyFunction", "NotifyFailureFunction"):
-        assert template["Resources"][logical_id]["Metadata"]["AlchemiserNeeds"] == []
+        needs = template["Resources"][logical_id]["Metadata"]["AlchemiserNeeds"]
+        assert set(needs) <= {"dashboard"}, logical_id
 
 
 # -- encryption -----------------------------------------------------------------------------------

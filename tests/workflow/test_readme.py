@@ -30,8 +30,7 @@ fails ends the session and the test names its README line.
   ``sam build`` and ``sam validate``).
 
 Commands quoted inline in prose (``alchemiser validate strategies/books.yaml
-strategies/*.clj``, ``make bench``) are not examples the parser finds. The dashboard
-step of the tour is a marked placeholder until ``alchemiser report`` exists. What
+strategies/*.clj``, ``make bench``) are not examples the parser finds. What
 ``make run`` sets up on a fresh machine (``.venv``, the editable install) is not redone
 here: it is the Makefile's ``$(STAMP)`` rule, which CI's ``make test`` runs first on a
 clean clone (``.ci/run``).
@@ -136,6 +135,13 @@ def _three_days(run: BlockRun, checkout: Path) -> None:
     assert held in days[1], days[1]
 
 
+def _written_dashboard(run: BlockRun, checkout: Path) -> None:
+    """Check the dashboard of the price directory's default home was written where it says."""
+    found = re.search(r"Dashboard: (\S+/reports/site/index\.html) \(\d+ runs", run.stdout)
+    assert found, run.stdout
+    assert (checkout / found.group(1)).is_file(), found.group(1)
+
+
 ACTIVATE = "source .venv/bin/activate"
 TOUR = ".alchemiser/tour/reports/cycle-2024-03-{}-dev.html"
 
@@ -153,6 +159,14 @@ QUICK_START_CHECKS: dict[str, Check] = {
         _files(".alchemiser/backtests/tech_momentum.html"),
     ),
     "--date 2024-03-18": _all(_three_days, _files(*(TOUR.format(d) for d in (14, 15, 18)))),
+    "alchemiser report --home": _all(
+        _in_out("Dashboard: .alchemiser/tour/reports/site/index.html (3 runs"),
+        _files(
+            ".alchemiser/tour/reports/site/index.html",
+            ".alchemiser/tour/reports/site/book-nuclear.html",
+            ".alchemiser/tour/reports/site/run-2024-03-18.html",
+        ),
+    ),
     "alchemiser kill-switch on": _switched_off_and_on,
 }
 
@@ -164,6 +178,7 @@ OTHER_CHECKS: dict[str, Check] = {
         _in_out("Portfolio backtest of stage dev"), _files(".alchemiser/backtests/dev/index.html")
     ),
     "books.yaml --hedge": _in_out("Hedge backtest of stage dev", "premium paid"),
+    "alchemiser report --data": _written_dashboard,
 }
 
 

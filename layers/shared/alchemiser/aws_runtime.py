@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import boto3
+from botocore.config import Config
 
 from alchemiser.broker.port import Broker
 from alchemiser.errors import ConfigurationError
@@ -82,7 +83,12 @@ def build_aws_dependencies(settings: Settings) -> Dependencies:
         broker=cast(Broker, Deferred(broker)),
         ledger=DynamoDBLedger(table, dynamodb),
         market=cast("MarketData", Deferred(market)),
-        store=S3ObjectStore(settings.reports_bucket, "", session.client("s3")),
+        # SigV4: the dashboard's pre-signed links (the only kind S3 accepts for a week)
+        store=S3ObjectStore(
+            settings.reports_bucket,
+            "",
+            session.client("s3", config=Config(signature_version="s3v4")),
+        ),
         notifier=SesNotifier(session.client("sesv2"), settings.notify_from, recipients),
         clock=SystemClock(),
         idempotency=lambda: dynamodb_persistence_layer(table, client=dynamodb),

@@ -7,6 +7,12 @@
 * :mod:`.page`, :mod:`.site` — pages as plain data, written as static HTML with the
   chart library once per site (standard library only).
 * :mod:`.backtest_report` — the tearsheet of ``alchemiser backtest --report``.
+* :mod:`.live_series` — the live account's runs, NAVs and daily returns (the one reader
+  of the ledger and the run outputs); :mod:`.live_vs_backtest` — each book against its
+  symphony's backtest; :mod:`.execution_quality` — what each order paid.
+* :mod:`.dashboard`, :mod:`.run_pages` — the live dashboard's pages; :mod:`.publish` —
+  writing it to the home or to S3 (``alchemiser report`` and the Notify step);
+  :mod:`.email_chart` — the email's PNG chart (matplotlib).
 
 Importing this package imports none of them.
 """

@@ -223,3 +223,10 @@ def allocation_chart(weights: WeightHistory) -> Figure:
     layout["yaxis"]["range"] = [0, max(1.0, total)]
     layout["legend"]["traceorder"] = "normal"
     return {"data": traces, "layout": layout}
+
+
+def value_chart(name: str, dates: DateArray, values: FloatArray) -> Figure:
+    """Return a value in dollars over time (an account's or a book's NAV)."""
+    trace = _line(name, _dates(dates), _values(values, 2), STRATEGY_COLOUR)
+    trace["hovertemplate"] = "$%{y:,.2f}"
+    return {"data": [trace], "layout": _layout("Value ($)", "~s")}

@@ -63,7 +63,17 @@ class Chart:
             raise ValueError(f"chart {self.title!r}: the figure needs a 'data' list of traces")
 
 
-Block = Table | Chart
+@dataclass(frozen=True)
+class Text:
+    """Preformatted text (a decision trace): shown as written, wrapped at narrow widths."""
+
+    title: str
+    text: str
+    note: str = ""
+    anchor: str = ""  # the section's id, for links to it (``page.html#anchor``)
+
+
+Block = Table | Chart | Text
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,14 @@ def _block_dict(block: Block) -> dict[str, Any]:
             "note": block.note,
             "numeric_from": block.numeric_from,
         }
+    if isinstance(block, Text):
+        return {
+            "kind": "text",
+            "title": block.title,
+            "text": block.text,
+            "note": block.note,
+            "anchor": block.anchor,
+        }
     return {"kind": "chart", "title": block.title, "figure": block.figure, "note": block.note}
 
 
@@ -142,7 +160,11 @@ def _block_from_dict(data: Mapping[str, Any]) -> Block:
         )
     if kind == "chart":
         return Chart(title=data["title"], figure=data["figure"], note=data["note"])
-    raise ValueError(f"a page block is a 'table' or a 'chart', found kind {kind!r}")
+    if kind == "text":
+        return Text(
+            title=data["title"], text=data["text"], note=data["note"], anchor=data["anchor"]
+        )
+    raise ValueError(f"a page block is a 'table', a 'chart' or a 'text', found kind {kind!r}")
 
 
 def slugify(name: str, taken: Sequence[str] = ()) -> str:

@@ -21,18 +21,28 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from alchemiser.analytics.page import Cell, Chart, Link, Page, Table
+from alchemiser.analytics.page import Cell, Chart, Link, Page, Table, Text
 from alchemiser.analytics.site_style import PAGE_CSS
 
 ASSETS_DIR = "assets"
 STACKED_TABLE_COLUMNS = 5
 DEFAULT_CHART_HEIGHT = 320
+CHART_LIBRARY_VARIABLE = "ALCHEMISER_CHART_LIBRARY"
 PLOTLY_CONFIG = {"responsive": True, "displaylogo": False}
 _PLOTLY_VERSION = re.compile(rb"plotly\.js v(\d+\.\d+\.\d+)")
+
+# How a page names another file of its site: relative paths by default; a site served
+# from a private bucket passes a function that signs each one (``alchemiser.analytics.publish``).
+Resolve = Callable[[str], str]
+
+
+def relative_link(href: str) -> str:
+    """Return ``href`` as it is: a relative link between the files of a site."""
+    return href
 
 
 class ChartLibraryMissingError(FileNotFoundError):
@@ -49,7 +59,16 @@ class SiteFiles:
 
 
 def chart_library_source() -> Path:
-    """Return the plotly.min.js that the installed ``plotly`` package ships."""
+    """Return the plotly.min.js that the installed ``plotly`` package ships.
+
+    ``ALCHEMISER_CHART_LIBRARY`` names the file instead where the package is not
+    installed (the Notify function: its layer carries only that file).
+    """
+    named = os.environ.get(CHART_LIBRARY_VARIABLE)
+    if named:
+        if not Path(named).is_file():
+            raise ChartLibraryMissingError(f"{CHART_LIBRARY_VARIABLE}={named}: no such file")
+        return Path(named)
     spec = importlib.util.find_spec("plotly")
     locations = [] if spec is None else list(spec.submodule_search_locations or [])
     for location in locations:
@@ -94,8 +113,14 @@ def write_site(
     subtitle: str = "",
     chart_library: Path | None = None,
     index_name: str = "index.html",
+    listed: Sequence[Page] | None = None,
+    resolve: Resolve = relative_link,
 ) -> SiteFiles:
-    """Write the index (``index_name``) listing ``pages``, every page, and the chart library once."""
+    """Write the index (``index_name``) listing ``pages``, every page, and the chart library once.
+
+    ``listed`` limits the index to those pages (the others are reached through their
+    links); ``resolve`` turns each relative link into the one written in the page.
+    """
     slugs = [page.slug for page in pages]
     duplicates = sorted(
         {slug for slug in slugs if slugs.count(slug) > 1 or f"{slug}.html" == index_name}
@@ -110,10 +135,12 @@ def write_site(
     written = []
     for page in pages:
         path = directory / f"{page.slug}.html"
-        _write_atomically(path, render_page(page, script, index_href=index_name).encode())
+        html_text = render_page(page, script, index_href=index_name, resolve=resolve)
+        _write_atomically(path, html_text.encode())
         written.append(path)
     index = directory / index_name
-    _write_atomically(index, render_page(index_page(pages, title, subtitle), script).encode())
+    front = index_page(pages if listed is None else listed, title, subtitle)
+    _write_atomically(index, render_page(front, script, resolve=resolve).encode())
     return SiteFiles(index=index, pages=tuple(written), chart_library=library)
 
 
@@ -131,20 +158,28 @@ def index_page(pages: Sequence[Page], title: str, subtitle: str) -> Page:
     return Page(slug="index", title=title, subtitle=subtitle, blocks=(table,))
 
 
-def render_page(page: Page, chart_script: str, *, index_href: str | None = None) -> str:
+def render_page(
+    page: Page,
+    chart_script: str,
+    *,
+    index_href: str | None = None,
+    resolve: Resolve = relative_link,
+) -> str:
     """Return the page's HTML; ``chart_script`` is plotly.js' path relative to the page."""
     nav = ""
     if index_href is not None:
-        nav = f'<nav><a href="{html.escape(index_href)}">&larr; All pages</a></nav>'
+        nav = f'<nav><a href="{html.escape(resolve(index_href))}">&larr; All pages</a></nav>'
     body = []
     for number, block in enumerate(page.blocks, start=1):
         if isinstance(block, Chart):
             body.append(_render_chart(block, number))
+        elif isinstance(block, Text):
+            body.append(_render_text(block))
         else:
-            body.append(_render_table(block))
+            body.append(_render_table(block, resolve))
     notes = "".join(f"<li>{html.escape(note)}</li>" for note in page.notes)
     notes_html = f'<section class="notes"><h2>Notes</h2><ul>{notes}</ul></section>' if notes else ""
-    library = html.escape(chart_script)
+    library = html.escape(resolve(chart_script))
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -166,13 +201,22 @@ def render_page(page: Page, chart_script: str, *, index_href: str | None = None)
 """
 
 
-def _cell(cell: Cell) -> str:
+def _cell(cell: Cell, resolve: Resolve) -> str:
     if isinstance(cell, Link):
-        return f'<a href="{html.escape(cell.href)}">{html.escape(cell.text)}</a>'
+        return f'<a href="{html.escape(resolve(cell.href))}">{html.escape(cell.text)}</a>'
     return html.escape(cell)
 
 
-def _render_table(table: Table) -> str:
+def _render_text(block: Text) -> str:
+    note = f'<p class="note">{html.escape(block.note)}</p>' if block.note else ""
+    anchor = f' id="{html.escape(block.anchor)}"' if block.anchor else ""
+    return (
+        f'<section class="block wide"{anchor}><h2>{html.escape(block.title)}</h2>'
+        f'<pre class="text">{html.escape(block.text)}</pre>{note}</section>\n'
+    )
+
+
+def _render_table(table: Table, resolve: Resolve = relative_link) -> str:
     stacked = " stacked" if len(table.columns) >= STACKED_TABLE_COLUMNS else ""
     head = "".join(
         f'<th scope="col"{_numeric(j, table)}>{html.escape(name)}</th>'
@@ -181,7 +225,7 @@ def _render_table(table: Table) -> str:
     rows = []
     for row in table.rows:
         cells = "".join(
-            f'<td data-label="{html.escape(table.columns[j])}"{_numeric(j, table)}>{_cell(value)}</td>'
+            f'<td data-label="{html.escape(table.columns[j])}"{_numeric(j, table)}>{_cell(value, resolve)}</td>'
             for j, value in enumerate(row)
         )
         rows.append(f"<tr>{cells}</tr>")

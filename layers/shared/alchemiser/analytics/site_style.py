@@ -24,8 +24,11 @@ h2 { font-size: 1.1rem; margin: 0 0 8px; }
 main { display: grid; grid-template-columns: minmax(0, 1fr); gap: 20px; padding-top: 16px; }
 @media (min-width: 900px) { main { grid-template-columns: repeat(2, minmax(0, 1fr)); }
   section.block:has(div.chart) { grid-column: 1 / -1; } section.notes { grid-column: 1 / -1; }
-  section.block:has(table.stacked) { grid-column: 1 / -1; } }
+  section.block:has(table.stacked) { grid-column: 1 / -1; }
+  section.block.wide { grid-column: 1 / -1; } }
 section.block { min-width: 0; }
+pre.text { margin: 0; padding: 8px; background: var(--band); font-size: 0.82rem;
+  white-space: pre-wrap; overflow-wrap: anywhere; }
 .chart { width: 100%; }
 .chart.missing { min-height: 0 !important; padding: 12px; background: var(--band); color: var(--muted); }
 table.figures { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }

@@ -159,7 +159,8 @@ def build_tearsheet(
     """Return the tearsheet page of ``strategy`` (and its benchmark, weights and trades).
 
     ``traded`` is the two-sided traded fraction per day (for turnover); ``weights``
-    the holdings after each close (for the allocation history).
+    the holdings after each close (for the allocation history). The rolling charts are
+    left out (and a note says so) while the series is shorter than their window.
     """
     mine = summarize(strategy, benchmark=benchmark, traded=traded)
     theirs = summarize(benchmark) if benchmark is not None else None
@@ -174,15 +175,24 @@ def build_tearsheet(
         ),
         Chart("Monthly returns (%)", charts.monthly_heatmap(strategy)),
         _yearly_table(mine, theirs),
-        Chart(
-            f"Rolling Sharpe ({DEFAULT_WINDOW} days)",
-            charts.rolling_chart(strategy, benchmark, "sharpe"),
-        ),
-        Chart(
-            f"Rolling volatility ({DEFAULT_WINDOW} days)",
-            charts.rolling_chart(strategy, benchmark, "volatility"),
-        ),
     ]
+    notes = list(notes)
+    if strategy.days > DEFAULT_WINDOW:
+        blocks += [
+            Chart(
+                f"Rolling Sharpe ({DEFAULT_WINDOW} days)",
+                charts.rolling_chart(strategy, benchmark, "sharpe"),
+            ),
+            Chart(
+                f"Rolling volatility ({DEFAULT_WINDOW} days)",
+                charts.rolling_chart(strategy, benchmark, "volatility"),
+            ),
+        ]
+    else:
+        notes.append(
+            f"The rolling Sharpe and volatility charts appear once the series is longer than "
+            f"their {DEFAULT_WINDOW}-day window ({strategy.days} days so far)."
+        )
     if weights is not None:
         note = "Weights after each close; cash is what they leave to 100 %."
         blocks.append(Chart("Allocation history", charts.allocation_chart(weights), note=note))

@@ -56,6 +56,11 @@ COMMANDS: tuple[Command, ...] = (
         "deposit or withdraw cash in the simulated account",
     ),
     Command(
+        "report",
+        "alchemiser.cli.report_command",
+        "write the live dashboard (account, books, runs, execution quality) of a home",
+    ),
+    Command(
         "kill-switch",
         "alchemiser.cli.control_commands",
         "stop all trading (on), allow it again (off), or show the switch (status)",

@@ -283,6 +283,9 @@ class NotifyResult(_State):
     run_id: str
     report_key: str
     message_id: str
+    dashboard: str = (
+        ""  # the dashboard's index (a path or a pre-signed URL), or why it is not there
+    )
     stage: str = ""
     blocked_reason: str = (
         ""  # set: the run succeeded but the kill switch, drift or a limit stopped it

@@ -120,6 +120,7 @@ class _Walker:
         self.skip_reason = ""
 
     def run(self) -> OrderResult:
+        self.fills.resume(self.ledger.get_order(self.order.run_id, self.order.client_order_id))
         self._read_market()
         if kill_switch_reason(self.settings, self.ledger.kill_switch()):
             self.patient = False
@@ -230,6 +231,7 @@ class _Walker:
         if problem:
             self.fills.stop(WalkEnd.FAILED, problem)
             return None
+        self.fills.arrive(quote)
         qty = self._step_qty(quote, price, asset, places)
         if qty is None:
             return None

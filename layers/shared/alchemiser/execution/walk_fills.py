@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from alchemiser.broker.errors import BrokerError
-from alchemiser.broker.models import Order
+from alchemiser.broker.models import Order, Quote
 from alchemiser.cycle.models import NetOrder, OrderResult
 from alchemiser.ledger.models import OrderRecord, OrderState
 from alchemiser.money import ZERO, to_cents
@@ -31,6 +32,18 @@ class WalkFills:
     end: WalkEnd | None = None
     reason: str = ""
     notes: list[str] = field(default_factory=list)  # said whatever the end (steps skipped, ...)
+    arrival_bid: Decimal | None = None  # the first quote the walk priced against
+    arrival_ask: Decimal | None = None
+
+    def arrive(self, quote: Quote) -> None:
+        """Keep the first quote of the walk (the arrival price execution quality is measured from)."""
+        if self.arrival_bid is None:
+            self.arrival_bid, self.arrival_ask = quote.bid, quote.ask
+
+    def resume(self, earlier: OrderRecord | None) -> None:
+        """Carry the arrival quote of an earlier attempt of the same order (a re-run)."""
+        if earlier is not None and earlier.arrival_bid is not None:
+            self.arrival_bid, self.arrival_ask = earlier.arrival_bid, earlier.arrival_ask
 
     def see(self, placed: Order) -> None:
         if placed.filled_qty > 0 and placed.filled_avg_price is None:
@@ -72,6 +85,12 @@ class WalkFills:
             ZERO,
         )
 
+    def submitted_at(self) -> datetime | None:
+        return min((o.submitted_at for o in self.legs.values()), default=None)
+
+    def last_fill_at(self) -> datetime | None:
+        return max((o.updated_at for o in self.legs.values() if o.filled_qty > 0), default=None)
+
     def avg_price(self) -> Decimal | None:
         filled = self.filled
         return self.spent / filled if filled > 0 else None
@@ -105,6 +124,11 @@ class WalkFills:
             allocations=tuple(o.allocations),
             reason=self.explanation,
             notional=self.notional,
+            arrival_bid=self.arrival_bid,
+            arrival_ask=self.arrival_ask,
+            steps_used=len(self.legs),
+            submitted_at=self.submitted_at(),
+            last_fill_at=self.last_fill_at(),
         )
 
     def result(self) -> OrderResult:

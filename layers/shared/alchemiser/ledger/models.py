@@ -75,6 +75,14 @@ class OrderRecord(_Record):
     # The notional the broker booked for the fills, in cents, each broker order's
     # fill rounded as the broker rounds it (None: recorded before this was kept).
     notional: Decimal | None = None
+    # How the walk met the market (None in records written before the walk kept them):
+    # the first quote it priced against, how many broker orders it placed, when the first
+    # went out and when the last fill came in.
+    arrival_bid: Decimal | None = None
+    arrival_ask: Decimal | None = None
+    steps_used: int = Field(0, ge=0)
+    submitted_at: datetime | None = None
+    last_fill_at: datetime | None = None
 
 
 class FillSource(StrEnum):

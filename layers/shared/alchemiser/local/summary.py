@@ -30,7 +30,8 @@ def summarize(run: LocalRun) -> dict[str, Any]:
         message = f"{run.execution.error}: {readable_error(run.execution.cause or '')}"
     elif orders_plan.get("blocked_reason"):
         message = f"nothing traded: {orders_plan['blocked_reason']}"
-    report = (state.get("notify") or {}).get("report_key")
+    notified = state.get("notify") or {}
+    report = notified.get("report_key")
     hedge = find_model(LocalObjectStore(run.home), hedge_key(run.run_id), HedgeSummary)
     return {
         "status": "SUCCEEDED" if run.execution.status == "SUCCEEDED" else "FAILED",
@@ -53,6 +54,7 @@ def summarize(run: LocalRun) -> dict[str, Any]:
             *reconcile.get("warnings", []),
         ],
         "report": report,
+        "dashboard": notified.get("dashboard") or None,
         "home": str(run.home),
         "history": str(run.history_path),
     }
@@ -251,6 +253,8 @@ def render_summary(summary: dict[str, Any]) -> str:
         lines.append(f"warning: {warning}")
     if summary["report"]:
         lines.append(f"Report: {summary['report']}")
+    if summary.get("dashboard"):
+        lines.append(f"Dashboard: {summary['dashboard']}")
     lines.append(f"Execution history: {summary['history']}")
     lines.append(f"Home (account, ledger, reports): {summary['home']}")
     if summary["status"] == "FAILED":

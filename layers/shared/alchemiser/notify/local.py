@@ -1,8 +1,9 @@
 """The notifier on one machine: the run's email as files in an outbox directory.
 
 ``send`` writes ``<run_id>.eml`` (a real MIME ``multipart/alternative`` email with a
-plain-text and an HTML part, which any mail client opens) and ``<run_id>.html`` (the
-report alone, for a browser), each atomically (through ``LocalObjectStore``), and
+plain-text and an HTML part, which any mail client opens; its inline images inside a
+``multipart/related`` HTML part) and ``<run_id>.html`` (the HTML alone, for a browser,
+its images beside it as ``<run_id>.<n>.png``), each atomically (through ``LocalObjectStore``), and
 returns the .eml path. Sending the
 same run again rewrites the same two files, so a re-run never piles up messages.
 """
@@ -30,7 +31,11 @@ EMAIL_POLICY = policy.default.clone(max_line_length=998)
 
 
 def build_email(message: Message, sender: str, recipients: Sequence[str]) -> EmailMessage:
-    """Return the message as a multipart/alternative email: text first, HTML preferred."""
+    """Return the message as a multipart/alternative email: text first, HTML preferred.
+
+    With inline images the HTML part becomes multipart/related: the HTML, then each PNG
+    under its Content-ID (what ``<img src="cid:...">`` refers to).
+    """
     if not recipients:
         raise ValueError("recipients must name at least one address, was empty")
     email = EmailMessage(policy=EMAIL_POLICY)
@@ -43,6 +48,20 @@ def build_email(message: Message, sender: str, recipients: Sequence[str]) -> Ema
     email["X-Alchemiser-Run-Id"] = message.run_id
     email.set_content(message.text, subtype="plain", charset="utf-8")
     email.add_alternative(message.html, subtype="html", charset="utf-8")
+    if message.images:
+        html_part = next(
+            part for part in email.iter_parts() if part.get_content_type() == "text/html"
+        )
+        assert isinstance(html_part, EmailMessage)  # parts of an EmailMessage are EmailMessages
+        for image in message.images:
+            html_part.add_related(
+                image.png,
+                maintype="image",
+                subtype="png",
+                cid=f"<{image.cid}>",
+                filename=image.filename,
+                disposition="inline",
+            )
     return email
 
 
@@ -72,8 +91,14 @@ class LocalNotifier:
         email = build_email(message, self.sender, self.recipients)
         files = LocalObjectStore(self.outbox)
         eml = files.put_bytes(f"{message.run_id}.eml", email.as_bytes(), "message/rfc822")
+        page = message.html
+        for number, image in enumerate(message.images, start=1):
+            # The browser copy shows each inline image from a file beside it.
+            name = f"{message.run_id}.{number}.png"
+            files.put_bytes(name, image.png, "image/png")
+            page = page.replace(f"cid:{image.cid}", name)
         html = files.put_bytes(
-            f"{message.run_id}.html", message.html.encode("utf-8"), "text/html; charset=utf-8"
+            f"{message.run_id}.html", page.encode("utf-8"), "text/html; charset=utf-8"
         )
         if self.echo is not None:
             self.echo(f"{message.subject}\n  email:  {eml}\n  report: {html}")

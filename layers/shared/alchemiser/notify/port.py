@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class InlineImage(BaseModel):
+    """A PNG shown inside the HTML part, which refers to it as ``cid:<cid>``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cid: str = Field(pattern=r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+$")
+    png: bytes
+    filename: str
 
 
 class Message(BaseModel):
@@ -14,6 +24,7 @@ class Message(BaseModel):
     text: str
     html: str
     run_id: str
+    images: tuple[InlineImage, ...] = ()
 
 
 class Notifier(Protocol):

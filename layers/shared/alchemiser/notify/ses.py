@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from botocore import exceptions as botocore_errors
 
 from alchemiser.errors import TransientError
+from alchemiser.notify.local import build_email
 from alchemiser.notify.port import Message
 
 CHARSET = "UTF-8"
@@ -69,6 +70,10 @@ class SesNotifier:
             },
             "EmailTags": [{"Name": "run_id", "Value": message.run_id}],
         }
+        if message.images:
+            # SES "Simple" content has no inline images: send the MIME message itself.
+            raw = build_email(message, self.sender, self.recipients).as_bytes()
+            request["Content"] = {"Raw": {"Data": raw}}
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set
         try:

@@ -23,6 +23,16 @@ _CSS = (
     "#d0d7de;padding:4px 8px;text-align:left;vertical-align:top;font-size:14px}"
     "th{background:#f6f8fa}.alert{background:#fff1f0;border:2px solid #cf222e;color:#82071e;"
     "font-weight:bold;padding:8px 12px;margin:8px 0}.loud{color:#cf222e;font-weight:bold}"
+    "td,th{overflow-wrap:anywhere}"
+    # On a phone (390 px) a table of several columns becomes one card per row, each cell
+    # labelled with its column (data-label), so no column is cut off or scrolled away.
+    "@media (max-width:600px){body{margin:8px}*{box-sizing:border-box}"
+    "table.rows,table.rows tbody,table.rows tr,table.rows td{display:block;width:100%}"
+    "table.rows thead{position:absolute;width:1px;height:1px;overflow:hidden;"
+    "clip:rect(0 0 0 0)}table.rows tr{border:1px solid #d0d7de;margin-bottom:8px}"
+    "table.rows td{border:none;display:flex;justify-content:space-between;gap:12px;"
+    "text-align:right}table.rows td::before{content:attr(data-label);font-weight:bold;"
+    "text-align:left;white-space:nowrap;flex-shrink:0}}"
 )
 
 
@@ -97,15 +107,20 @@ def render_text(document: Document) -> str:
 def _html_table(table: Table) -> str:
     head = "".join(f"<th>{_escape(h)}</th>" for h in table.headers)
     body = "".join(
-        "<tr>" + "".join(_html_cell(cell, table.loud) for cell in row) + "</tr>"
+        "<tr>"
+        + "".join(
+            _html_cell(cell, header, table.loud)
+            for cell, header in zip(row, table.headers, strict=True)
+        )
+        + "</tr>"
         for row in table.rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<table class="rows"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _html_cell(cell: str, loud: frozenset[str]) -> str:
+def _html_cell(cell: str, header: str, loud: frozenset[str]) -> str:
     marked = ' class="loud"' if cell in loud else ""
-    return f"<td{marked}>{_escape(cell)}</td>"
+    return f'<td data-label="{_escape(header)}"{marked}>{_escape(cell)}</td>'
 
 
 def _escape(value: str) -> str:

@@ -55,6 +55,18 @@ class S3ObjectStore:
             raise
         return response["Body"].read()
 
+    def presign(self, key: str, expires_s: int) -> str:
+        """Return an https URL that GETs ``key`` without credentials for ``expires_s`` seconds.
+
+        S3 stops honouring it earlier when the credentials that signed it expire (a
+        Lambda role's session): see ``alchemiser.analytics.publish``.
+        """
+        return self._client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self._key(key)},
+            ExpiresIn=expires_s,
+        )
+
     def locate(self, key: str) -> str:
         """Return the s3:// URI of ``key`` (whether or not it exists yet)."""
         return f"s3://{self.bucket}/{self._key(key)}"
