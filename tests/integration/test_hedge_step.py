@@ -57,8 +57,8 @@ def deps_on(home: Path, day: date = DAY, **overrides: object) -> Dependencies:
     books = [
         BookTask(
             run_id=run_id, stage="dev", trading_date=day, book_id=b.id, strategy=b.strategy,
-            share=b.share, account_equity=EQUITY,
-        )
+            share=b.share, account_equity=EQUITY, cash=EQUITY * b.share,
+        )  # a first day: each book funded with its share, all in cash
         for b in books_of(settings)
     ]  # fmt: skip
     plan = CyclePlan(

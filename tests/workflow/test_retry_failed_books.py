@@ -29,8 +29,8 @@ def strategies_with_a_broken_book(tmp_path: Path) -> tuple[Path, Path, str]:
     """Copy the strategies; make tech-momentum's data missing (a ticker no file has)."""
     folder = tmp_path / "strategies"
     shutil.copytree(REPO_ROOT / "strategies", folder)
-    # The stage without its hedge: this is about the books (the hedge's exposure
-    # estimate evaluates every book and fails the day on a book's missing data).
+    # The stage without its hedge: this is about the books (the hedge beside a failed
+    # book, which it refuses to guess at, is tests/workflow/test_hedge_with_books.py).
     books = folder / "books.yaml"
     text = books.read_text()
     start = text.index("    hedge:")
