@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from alchemiser.analytics import charts
-from alchemiser.analytics.live_series import LiveHistory
+from alchemiser.analytics.live_series import BookDay, LiveHistory
 from alchemiser.analytics.page import Block, Cell, Chart, Table, Text
 from alchemiser.analytics.returns import FloatArray, ReturnSeries, as_date
 from alchemiser.analytics.tearsheet import percent
@@ -38,6 +38,7 @@ from alchemiser.dsl.engine import AllocationHistory, evaluate_on
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import Program, compile_symphony
 from alchemiser.dsl.trace import render_trace
+from alchemiser.ledger.models import FillRecord
 from alchemiser.market.history import PriceHistory
 from alchemiser.market.port import MarketData
 
@@ -87,21 +88,38 @@ def _execution_cost(history: LiveHistory, book_id: str, live: ReturnSeries) -> F
     """Return each day's fills against the reference closes, as a return (a cost is < 0)."""
     costs = np.zeros(live.days)
     previous: Decimal | None = None
-    days = {d.trading_date: d for d in history.days}
     for i, day64 in enumerate(live.dates):
-        day = days[as_date(day64)]
-        book = day.book(book_id)
-        assert book is not None  # the series has a return only on the book's days
+        book, fills = _book_on(history, book_id, as_date(day64))
+        if book is None:
+            continue  # a return the ledger recorded with no run to show: no fill to cost
         paid = Decimal(0)
-        for fill in day.fills:
+        for fill in fills:
             close = book.prices.get(fill.symbol)
-            if fill.book_id == book_id and close is not None:
+            if close is not None:
                 sign = 1 if fill.side is OrderSide.BUY else -1
                 paid += sign * (fill.price - close) * fill.qty
         start = previous if previous is not None else book.capital
         costs[i] = -float(paid / start) if start > 0 else 0.0
         previous = book.equity
     return costs
+
+
+def _book_on(
+    history: LiveHistory, book_id: str, day: date
+) -> tuple[BookDay | None, list[FillRecord]]:
+    """Return the book as the day's runs last showed it, and its fills of every run that day.
+
+    A day has more than one run when failed books were retried (``-r2``...): each run
+    shows only its own books, and the retried book's first run shows it failed, without
+    prices. The latest run that priced the book wins.
+    """
+    runs = [d for d in history.days if d.trading_date == day]
+    shown = [b for d in runs if (b := d.book(book_id)) is not None]
+    priced = [b for b in shown if b.prices]
+    candidates = priced or shown
+    book = candidates[-1] if candidates else None
+    fills = [f for d in runs for f in d.fills if f.book_id == book_id]
+    return book, fills
 
 
 def compare_book(
@@ -157,9 +175,8 @@ def _mismatch(
     program: Program,
     prices: PriceHistory,
 ) -> Mismatch:
-    run_day = next(d for d in history.days if d.trading_date == day)
-    book = run_day.book(book_id)
-    assert book is not None
+    book, _ = _book_on(history, book_id, day)
+    assert book is not None  # a mismatch day is a day the book was shown with its targets
     decided = evaluate_on(program, prices, day, trace=True)
     return Mismatch(
         day=day,
