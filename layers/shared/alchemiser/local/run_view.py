@@ -16,6 +16,7 @@ from alchemiser.cycle.models import BookStatus, OrderPlan
 from alchemiser.cycle.order_results import executed_results
 from alchemiser.cycle.reconcile import NOT_EVALUATED
 from alchemiser.local.cycle_runner import LocalRun
+from alchemiser.reporting.report import readable_error
 
 
 def run_view(run: LocalRun) -> dict[str, Any]:
@@ -73,26 +74,8 @@ def _caught_book_errors(run: LocalRun) -> dict[str, str]:
         data = event.input
         if event.state_name == "BookFailed" and isinstance(data, dict) and "error" in data:
             error = data["error"] or {}
-            found[str(data.get("book_id"))] = caught_error_text(error)
+            found[str(data.get("book_id"))] = readable_error(json.dumps(error))
     return found
-
-
-def caught_error_text(error: dict[str, Any]) -> str:
-    """Return "ErrorType: message" for a Catch's {"Error", "Cause"}.
-
-    A Lambda function's Cause is its error document (errorType, errorMessage and the
-    stack trace): a person needs the message, not the trace. A Cause that is not such a
-    document (States.Timeout's text, for one) is shown as it is.
-    """
-    name = str(error.get("Error") or "Error")
-    cause = error.get("Cause") or ""
-    try:
-        document = json.loads(cause) if isinstance(cause, str) else None
-    except json.JSONDecodeError:
-        document = None
-    if isinstance(document, dict) and "errorMessage" in document:
-        cause = document["errorMessage"]
-    return f"{name}: {cause}" if cause else name
 
 
 def _gate(run: LocalRun, artifacts: RunArtifacts) -> dict[str, Any]:
