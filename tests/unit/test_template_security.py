@@ -36,8 +36,9 @@ TABLE_ACTIONS = {
     # kill switch, the SELL orders' records (a Query of the run's orders); the BUY gate
     # kept once
     "CheckSellsFunction": IDEMPOTENCY | {"dynamodb:Query"},
-    # kill switches, the hedge book (one item read and written whole)
-    "HedgeFunction": LEDGER_ITEM_READ_WRITE,
+    # kill switches, the hedge book (one item read and written whole); each live book's
+    # NAV for the exposure (its latest snapshot, the day's transfers on gsi1)
+    "HedgeFunction": LEDGER_ITEM_READ_WRITE | {"dynamodb:Query"},
     # fills, lots in one transaction each (Put, Put or Delete of a sold-out position,
     # Update of the P&L), snapshots, orders, the books on gsi1
     "ReconcileFunction": IDEMPOTENCY | {"dynamodb:Query"},
@@ -47,7 +48,7 @@ TABLE_ACTIONS = {
     # the run's record; releases it (Ledger.finish_run)
     "NotifyFailureFunction": SETTLE_RUN,
 }
-INDEX_QUERIES = {"PlanCycleFunction", "ReconcileFunction", "NotifyFunction"}
+INDEX_QUERIES = {"PlanCycleFunction", "HedgeFunction", "ReconcileFunction", "NotifyFunction"}
 TABLE = {"Fn::GetAtt": ["LedgerTable", "Arn"]}
 INDEX = {"Fn::Sub": "${LedgerTable.Arn}/index/gsi1"}
 
