@@ -116,15 +116,14 @@ def _body(model: BaseModel, what: str) -> str:
     return body
 
 
-class SQLiteHedgeStore:
-    """``HedgeStore`` in the local ledger file (its own table)."""
+class _DocumentStore:
+    """The hedge store's two documents over a backend's ``_get``/``_put`` of one body by name."""
 
-    def __init__(self, path: Path | str, *, busy_timeout_s: float = 30.0) -> None:
-        self.path = Path(path)
-        self._busy_timeout_s = busy_timeout_s
-        self._what = f"SQLite hedge store {self.path}"
-        self._lock = threading.Lock()
-        self._ready = False
+    def _get(self, name: str) -> str | None:
+        raise NotImplementedError
+
+    def _put(self, name: str, body: str) -> None:
+        raise NotImplementedError
 
     def load_book(self) -> HedgeBookRecord:
         body = self._get(_BOOK)
@@ -139,6 +138,17 @@ class SQLiteHedgeStore:
 
     def save_hedge_switch(self, switch: HedgeSwitch) -> None:
         self._put(_SWITCH, _body(switch, "switch"))
+
+
+class SQLiteHedgeStore(_DocumentStore):
+    """``HedgeStore`` in the local ledger file (its own table)."""
+
+    def __init__(self, path: Path | str, *, busy_timeout_s: float = 30.0) -> None:
+        self.path = Path(path)
+        self._busy_timeout_s = busy_timeout_s
+        self._what = f"SQLite hedge store {self.path}"
+        self._lock = threading.Lock()
+        self._ready = False
 
     def _get(self, name: str) -> str | None:
         with self._connection() as conn:
@@ -180,26 +190,12 @@ _TRANSIENT_CODES = frozenset(
 )
 
 
-class DynamoDBHedgeStore:
+class DynamoDBHedgeStore(_DocumentStore):
     """``HedgeStore`` in the ledger's DynamoDB table (partition ``HEDGE``)."""
 
     def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self.table_name = table_name
         self._client = client
-
-    def load_book(self) -> HedgeBookRecord:
-        body = self._get(_BOOK)
-        return HedgeBookRecord() if body is None else HedgeBookRecord.model_validate_json(body)
-
-    def save_book(self, book: HedgeBookRecord) -> None:
-        self._put(_BOOK, _body(book.trimmed(), "book"))
-
-    def hedge_switch(self) -> HedgeSwitch:
-        body = self._get(_SWITCH)
-        return HedgeSwitch() if body is None else HedgeSwitch.model_validate_json(body)
-
-    def save_hedge_switch(self, switch: HedgeSwitch) -> None:
-        self._put(_SWITCH, _body(switch, "switch"))
 
     def _get(self, name: str) -> str | None:
         with self._translated("GetItem"):
