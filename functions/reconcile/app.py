@@ -7,7 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from alchemiser.cycle.messages import PlanRef
+from alchemiser.cycle.messages import ReconcileRequest
 from alchemiser.cycle.reconcile import reconcile
 from alchemiser.runtime import current
 
@@ -19,8 +19,8 @@ metrics = Metrics(namespace="Alchemiser", service="alchemiser")
 @logger.inject_lambda_context(correlation_id_path="run_id")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=PlanRef)
-def lambda_handler(event: PlanRef, context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=ReconcileRequest)
+def lambda_handler(event: ReconcileRequest, context: LambdaContext) -> dict[str, Any]:
     result = reconcile(event, current(), context)
     metrics.add_metric(name="DriftLines", unit=MetricUnit.Count, value=result.drift_lines)
     return result.model_dump(mode="json")

@@ -167,11 +167,15 @@ def test_the_switch_trips_itself_after_n_failures_in_24_hours(tmp_path: Path) ->
         )
     )  # fmt: skip
     store = SQLiteHedgeStore(tmp_path / "ledger.sqlite3")
-    # When the hedge runs twice: each refuses, and the second failure trips the switch
+    # When the run's hedge refuses, twice (a retried attempt): one failure, not two
     first = hedge(RunRef(run_id=f"cycle-{DAY}-dev"), deps)
     assert first.decision == "refused" and "disagree with the hedge book" in first.reason
-    assert not store.hedge_switch().enabled
     hedge(RunRef(run_id=f"cycle-{DAY}-dev"), deps)
+    assert len(store.hedge_switch().failures) == 1
+    assert not store.hedge_switch().enabled
+    # And a second run of the day (a retry run) refuses too: the second failure trips it
+    put_model(deps.store, day_key(f"cycle-{DAY}-dev-r2"), RunArtifacts(deps.store, f"cycle-{DAY}-dev").day().model_copy(update={"run_id": f"cycle-{DAY}-dev-r2", "books": []}))  # fmt: skip
+    hedge(RunRef(run_id=f"cycle-{DAY}-dev-r2"), deps)
     switch = store.hedge_switch()
     assert switch.enabled and switch.reason.startswith("tripped by 2 hedge failures in 24 h")
     # Then the next run is halted by it, and switching it off by hand forgets the failures

@@ -25,6 +25,7 @@ from alchemiser.cycle.messages import (
     NotifyRequest,
     OrderRef,
     PlanRef,
+    ReconcileRequest,
     RunRef,
 )
 from alchemiser.cycle.models import CycleOptions, CycleRequest
@@ -54,7 +55,7 @@ MODEL_OF: dict[str, type[BaseModel]] = {
     "execute_order.json": OrderRef,
     "check_sells.json": PlanRef,
     "hedge.json": RunRef,
-    "reconcile.json": PlanRef,
+    "reconcile.json": ReconcileRequest,
     "notify.json": NotifyRequest,
     "notify_failure.json": ExecutionStatusChange,  # EventBridge, on a failed execution
 }

@@ -185,6 +185,7 @@ PER_ITEM_CATCHES = {
     "EvaluateBooks/EvaluateBook": {"States.ALL"},
     "ExecuteAndHedge[0]/ExecuteSells/ExecuteSellOrder": {"OrderRejectedError"},
     "ExecuteAndHedge[0]/ExecuteBuys/ExecuteBuyOrder": {"OrderRejectedError"},
+    "ExecuteAndHedge[1]/Hedge": {"States.ALL"},
 }
 
 
@@ -198,9 +199,10 @@ def test_only_map_items_catch_and_everything_else_fails_at_its_own_state(
         if state.get("Catch")
     }
 
-    # Then only a book's evaluation (any failure is that book's) and an order's walk (a
-    # rejection is that order's) catch: every other error fails the execution AT the state
-    # that raised it, where a console redrive resumes, and no Fail state re-raises it
+    # Then only a book's evaluation (any failure is that book's), an order's walk (a
+    # rejection is that order's) and the hedge (any failure is the hedge's, never the
+    # equity branch's) catch: every other error fails the execution AT the state that
+    # raised it, where a console redrive resumes, and no Fail state re-raises it
     assert catching == PER_ITEM_CATCHES
     assert [n for n, st in all_states(definition) if st["Type"] == "Fail"] == []
 

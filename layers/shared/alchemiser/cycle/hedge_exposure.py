@@ -7,13 +7,17 @@ plus the capital moved in today; a book funded today: its cash). Shadow books ho
 nothing at the broker and retired books are being sold today: neither is hedged. A
 live book that cannot be evaluated (its symphony, its data) leaves the exposure
 unknown, so the hedge refuses the day (a ``DataError`` naming the book) rather than
-hedge a part of the account. The estimate is fixed once per run (``runs/<run>/hedge-exposure.json``): a retry,
-re-run or redrive hedges the same exposure even if today's last price has moved.
+hedge a part of the account. The estimate is fixed once per day, under the day's first
+run (``runs/<first run>/hedge-exposure.json``): a retry, re-run, redrive or retry run
+hedges the same exposure even if today's last price has moved. A book's NAV is the one
+it had before today's trades whenever it is read, so an estimate made after the first
+run's Reconcile (its hedge failed before estimating) is the one the first run would
+have made.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -136,13 +140,13 @@ def _program(deps: Dependencies, book: BookTask) -> Program:
 def _book_nav(deps: Dependencies, book: BookTask) -> Decimal:
     """Return the book's own NAV before today's trades: its last snapshot and today's transfers.
 
-    A book with no snapshot yet (funded today) holds only its cash.
+    The last snapshot before today, even when today's Reconcile has written one (a retry
+    run's hedge): today's is after today's trades. A book with no snapshot before today
+    (funded today) holds only its cash.
     """
-    last = deps.ledger.latest_snapshot(book.book_id, book.trading_date)
+    last = deps.ledger.latest_snapshot(book.book_id, book.trading_date - timedelta(days=1))
     if last is None:
         return book.cash
-    if last.trading_date == book.trading_date:
-        return last.equity  # a re-run after today's Reconcile: today's NAV, transfers in
     moved = sum(
         (
             (t.amount if t.destination == book.book_id else -t.amount)

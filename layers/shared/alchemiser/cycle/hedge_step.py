@@ -6,28 +6,37 @@ In order:
 2. the hedge book from the ledger; orders journaled by an attempt that stopped before
    saving are settled from the broker, read-only (``hedge.journal``);
 3. the halt: the global kill switch (setting or ledger) or the hedge switch;
-4. the account's exposure, fixed once per run (``cycle.hedge_exposure``);
+4. the account's exposure, fixed once per day (``cycle.hedge_exposure``);
 5. ``run_hedge_day``: settle expiries, check the broker's positions, mark, roll, size,
    buy, each failing closed with its reason; every order is journaled before it is sent;
 6. the book is saved (state, IV history, today's snapshot, journal cleared) and the
    summary stored as ``runs/<run>/hedge.json``.
 
-A refusal (not a halt) or a broker error counts as a failure; ``hedge_trip_failures``
-of them within 24 hours switch the hedge off, with the failures as the reason.
+The hedge is the day's, not the run's: a retry run (``<first run>-r2``, started by a
+re-run of a day whose hedge failed, or whose books did) works under the day's first run
+id, with that run's books and account equity, so its client order ids are the ones the
+first run's hedge used (found at the broker, never placed twice) and it ends the day as
+an uninterrupted first run would. Its summary is stored under its own run id.
+
+A refusal (not a halt) counts as a failure; so does any error that escapes this step,
+which the state machine catches and Reconcile records (``cycle.hedge_failure``). A run
+counts once; ``hedge_trip_failures`` failures within 24 hours switch the hedge off, with
+the failures as the reason.
 """
 
 from __future__ import annotations
 
 import getpass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from alchemiser.books.config import load_hedge_policy
-from alchemiser.broker.errors import BrokerError, TransientBrokerError
 from alchemiser.cycle.artifacts import RunArtifacts, hedge_key, put_model
+from alchemiser.cycle.days import run_id_for
+from alchemiser.cycle.hedge_failure import count_failure
 from alchemiser.cycle.messages import RunRef
 from alchemiser.cycle.models import CyclePlan, HedgeDecision
 from alchemiser.errors import ConfigurationError, DataError
@@ -38,21 +47,13 @@ from alchemiser.hedge.iv_regime import IvHistory
 from alchemiser.hedge.journal import OrderIntent, settle_intents
 from alchemiser.hedge.policy import HedgePolicy
 from alchemiser.hedge.summary import HedgeSummary, book_pnl, summarise
-from alchemiser.ledger.hedge_store import (
-    HedgeBookRecord,
-    HedgeFailure,
-    HedgeSnapshot,
-    HedgeStore,
-    HedgeSwitch,
-)
+from alchemiser.ledger.hedge_store import HedgeBookRecord, HedgeSnapshot, HedgeStore, HedgeSwitch
 from alchemiser.money import to_decimal
 from alchemiser.runtime import Dependencies
 
 if TYPE_CHECKING:  # the exposure needs the engine and numpy: imported when a policy is set
     from alchemiser.broker.options_port import OptionsBroker
     from alchemiser.cycle.hedge_exposure import RunExposure
-
-FAILURE_WINDOW = timedelta(hours=24)
 
 
 def hedge(ref: RunRef, deps: Dependencies, context: LambdaContext | None = None) -> HedgeDecision:
@@ -61,12 +62,12 @@ def hedge(ref: RunRef, deps: Dependencies, context: LambdaContext | None = None)
     Every option walk ends by the ``context``'s remaining time less ``walk_margin_s``.
     """
     deps.faults.enter("Hedge")
-    day = RunArtifacts(deps.store, ref.run_id).day()
+    day = _days_first_run(deps, ref.run_id)
     policy = load_hedge_policy(deps.strategies_dir / deps.settings.books_file, day.stage)
     if policy is None:
         report = HedgeDayReport(ref.run_id, day.trading_date, HedgeBookState())
         report.reasons.append("hedging is off for this stage (no hedge: in books.yaml)")
-        return _stored(deps, summarise(report, None, day.account_equity))
+        return _stored(deps, ref.run_id, summarise(report, None, day.account_equity))
     store, options = deps.hedge_store, deps.options
     if store is None or options is None:
         raise ConfigurationError(
@@ -78,22 +79,24 @@ def hedge(ref: RunRef, deps: Dependencies, context: LambdaContext | None = None)
         remaining_ms = context.get_remaining_time_in_millis()
         deadline = walk_deadline(deps.clock.now(), remaining_ms, deps.settings)
     hedge_run = _HedgeRun(deps, store, options, day, policy, deadline)
-    try:
-        summary = hedge_run.run()
-    except TransientBrokerError:
-        raise  # retried by the state machine; not a failure of the hedge
-    except BrokerError as error:
-        _count_failure(deps, store, ref.run_id, f"{type(error).__name__}: {error}")
-        raise
+    summary = hedge_run.run()  # an error escapes to the state machine's Catch (HedgeFailed)
     if summary.decision == "refused" and not hedge_run.halted:
-        _count_failure(deps, store, ref.run_id, summary.reasons[-1])
-    return _stored(deps, summary)
+        count_failure(deps, store, ref.run_id, summary.reasons[-1])
+    return _stored(deps, ref.run_id, summary)
 
 
-def _stored(deps: Dependencies, summary: HedgeSummary) -> HedgeDecision:
-    put_model(deps.store, hedge_key(summary.run_id), summary)
+def _days_first_run(deps: Dependencies, run_id: str) -> CyclePlan:
+    """Return the plan of the day's first run, whose books and equity the hedge works with."""
+    day = RunArtifacts(deps.store, run_id).day()
+    first = run_id_for(day.stage, day.trading_date)
+    return day if first == run_id else RunArtifacts(deps.store, first).day()
+
+
+def _stored(deps: Dependencies, run_id: str, summary: HedgeSummary) -> HedgeDecision:
+    summary = summary.model_copy(update={"run_id": run_id})
+    put_model(deps.store, hedge_key(run_id), summary)
     return HedgeDecision(
-        run_id=summary.run_id,
+        run_id=run_id,
         decision=summary.decision,
         reason="; ".join(summary.reasons)[:1000],
         option_orders=summary.broker_orders,
@@ -211,26 +214,6 @@ class _HedgeRun:
             state=report.state, pending=(), iv=self.iv.days(), snapshots=snapshots
         )
         self.store.save_book(self.book)
-
-
-def _count_failure(deps: Dependencies, store: HedgeStore, run_id: str, reason: str) -> None:
-    """Record one hedge failure; trip the hedge switch at the configured count in 24 h."""
-    now = deps.clock.now()
-    switch = store.hedge_switch()
-    recent = tuple(f for f in switch.failures if now - f.at < FAILURE_WINDOW)
-    failures = (*recent, HedgeFailure(at=now, run_id=run_id, reason=reason))
-    limit = deps.settings.hedge_trip_failures
-    if not switch.enabled and len(failures) >= limit:
-        switch = switch.model_copy(
-            update={
-                "enabled": True,
-                "reason": f"tripped by {len(failures)} hedge failures in 24 h "
-                f"(hedge_trip_failures={limit}); last: {reason}",
-                "updated_at": now,
-                "updated_by": "alchemiser (automatic)",
-            }
-        )
-    store.save_hedge_switch(switch.model_copy(update={"failures": failures}))
 
 
 def set_hedge_switch(store: HedgeStore, enabled: bool, reason: str, now: datetime) -> HedgeSwitch:

@@ -92,6 +92,24 @@ class PlanRef(_Message):
     plan_key: str  # the order plan this attempt follows (OrdersPlanned.plan_key)
 
 
+class HedgeBranchOutcome(_Message):
+    """How the ExecuteAndHedge Parallel's hedge branch ended: its decision, or the error caught.
+
+    ``decision`` is the Hedge step's (hedged / no-hedge / refused / off), or "failed" when
+    its Catch took the branch to HedgeFailed; ``error`` is then the Catch's
+    ``{"Error", "Cause"}`` (a Lambda error's Cause is its error document).
+    """
+
+    decision: str
+    error: dict[str, str] | None = None
+
+
+class ReconcileRequest(PlanRef):
+    """Reconcile's event: the order plan, and how the hedge branch ended (absent: unknown)."""
+
+    hedge: HedgeBranchOutcome | None = None
+
+
 class ReconcileDone(_Message):
     run_id: str
     drift_lines: int

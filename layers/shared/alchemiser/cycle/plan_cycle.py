@@ -19,7 +19,7 @@ from alchemiser.cycle.idempotency import run_once_stored
 from alchemiser.cycle.late_reconcile import reconcile_earlier_days, refresh_from_broker
 from alchemiser.cycle.messages import CycleStart
 from alchemiser.cycle.models import BookMode, BookTask, CyclePlan, CycleRequest
-from alchemiser.cycle.retry import DayRun, run_for_day
+from alchemiser.cycle.retry import DayRun, retry_number, run_for_day
 from alchemiser.cycle.run_claim import claim_day
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import compile_symphony
@@ -27,6 +27,8 @@ from alchemiser.errors import ConfigurationError, DataError
 from alchemiser.market.history import MissingTickersError
 from alchemiser.runtime import Dependencies
 from alchemiser.settings import Runtime
+
+NO_BOOK = ""  # names no book: a retry run of the hedge alone (alchemiser.cycle.retry)
 
 
 def plan_cycle(
@@ -129,6 +131,8 @@ class _SetupRequest(BaseModel):
 def _fix_day(request: _SetupRequest, deps: Dependencies) -> DaySetup:
     stage = _stage(request.stage, deps)
     retry = set(request.retry_books)
+    if retry_number(request.run_id) > 1 and not retry:
+        retry = {NO_BOOK}  # a retry of the hedge alone: no book, and no capital moved again
     books = [b for b in stage.books if b.id in retry] if retry else list(stage.books)
     account = deps.broker.account()
     if account.trading_blocked:
@@ -214,7 +218,7 @@ def _check_data_fresh(books: list[BookConfig], day: date, deps: Dependencies) ->
     """
     problems = {s: _data_problem(s, day, deps) for s in sorted({b.strategy for b in books})}
     warnings = [f"book {b.id}: {problems[b.strategy]}" for b in books if problems[b.strategy]]
-    if len(warnings) == len(books):
+    if books and len(warnings) == len(books):  # a retry of the hedge alone has no book
         raise DataError("no book has market data for the trading day: " + "; ".join(warnings))
     return warnings
 

@@ -20,7 +20,8 @@ from alchemiser.broker.simulated_market import SimulationConfig
 from alchemiser.cycle.artifacts import RunArtifacts, get_model, put_model, reconcile_key
 from alchemiser.cycle.capital import retire_transfers
 from alchemiser.cycle.drift import books_total, measure_drift
-from alchemiser.cycle.messages import PlanRef, ReconcileDone
+from alchemiser.cycle.hedge_failure import FAILED, record_hedge_failure
+from alchemiser.cycle.messages import PlanRef, ReconcileDone, ReconcileRequest
 from alchemiser.cycle.models import (
     AccountOutcome,
     BookMode,
@@ -59,8 +60,15 @@ NOT_EVALUATED = (
 def reconcile(
     request: PlanRef, deps: Dependencies, context: LambdaContext | None = None
 ) -> ReconcileDone:
-    """Record what really filled, attributed to books; snapshot every book; measure drift."""
+    """Record what really filled, attributed to books; snapshot every book; measure drift.
+
+    A hedge branch that failed (``ReconcileRequest.hedge``) is recorded as the run's hedge
+    outcome and counted once towards the hedge kill switch (``cycle.hedge_failure``).
+    """
     deps.faults.enter("Reconcile")
+    hedge = request.hedge if isinstance(request, ReconcileRequest) else None
+    if hedge is not None and hedge.decision == FAILED:
+        record_hedge_failure(deps, request.run_id, hedge)
     attempt = get_model(deps.store, request.plan_key, OrderPlan)
     result = reconcile_run(request.run_id, attempt, deps)
     return ReconcileDone(

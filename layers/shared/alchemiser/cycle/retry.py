@@ -13,6 +13,11 @@ the first run's orders; the books that traded keep their stored plans, orders an
 fills. A retry moves no capital (the policy ran once that day); it still credits the
 broker's new cash activities to the pool. Its reconciliation rewrites the day's
 snapshots of the retried books and the account's.
+
+A COMPLETED run whose **hedge failed** (``cycle.hedge_failure``) is retried the same
+way, with its failed books if it has any, else with none: the retry run trades no
+book and runs the hedge again, which settles what the failed attempt journaled and
+works under the first run's id (``cycle.hedge_step``), so it places nothing twice.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from datetime import date
 
 from alchemiser.cycle.artifacts import RunArtifacts
 from alchemiser.cycle.days import run_id_for
+from alchemiser.cycle.hedge_failure import hedge_failed
 from alchemiser.cycle.models import BookStatus
 from alchemiser.ledger.models import RunRecord, RunStatus
 from alchemiser.runtime import Dependencies
@@ -71,7 +77,7 @@ def run_for_day(stage: str, day: date, deps: Dependencies) -> DayRun:
     if latest.status is not RunStatus.COMPLETED:
         return DayRun(latest.run_id)
     failed = failed_books(latest.run_id, deps)
-    if not failed:
+    if not failed and not hedge_failed(deps, latest.run_id):
         return DayRun(latest.run_id, done=latest)
     retry = f"{run_id_for(stage, day)}-r{retry_number(latest.run_id) + 1}"
     return DayRun(retry, retry_books=tuple(failed))

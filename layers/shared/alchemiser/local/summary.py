@@ -32,10 +32,11 @@ def summarize(run: LocalRun) -> dict[str, Any]:
         message = f"nothing traded: {orders_plan['blocked_reason']}"
     notified = state.get("notify") or {}
     report = notified.get("report_key")
-    hedge = find_model(LocalObjectStore(run.home), hedge_key(run.run_id), HedgeSummary)
+    run_id = plan.get("run_id") or run.run_id  # a retry run's own (alchemiser.cycle.retry)
+    hedge = find_model(LocalObjectStore(run.home), hedge_key(run_id), HedgeSummary)
     return {
         "status": "SUCCEEDED" if run.execution.status == "SUCCEEDED" else "FAILED",
-        "run_id": plan.get("run_id") or run.run_id,
+        "run_id": run_id,
         "trading_date": run.trading_date.isoformat(),
         "data_source": run.data_source,
         "synthetic_market": run.synthetic_market,

@@ -18,6 +18,8 @@ _DECISIONS = {
     "no-hedge": "no hedge bought",
     "refused": "REFUSED: no option order (fail closed)",
     "off": "hedging is off for this stage",
+    "failed": "FAILED: the hedge step stopped with an error (the books traded; re-run the day "
+    "to retry the hedge)",
 }
 
 
@@ -27,7 +29,7 @@ def hedge_sections(summary: HedgeSummary | None) -> list[Section]:
         return []
     lines = [f"Decision: {_DECISIONS.get(summary.decision, summary.decision)}"]
     lines += [f"Why: {reason}" for reason in summary.reasons]
-    if summary.decision == "off":
+    if summary.decision in ("off", "failed"):
         return [Section("Hedge", lines=lines)]
     lines += _overview(summary)
     lines += [f"Clipped: {clip}" for clip in summary.clips]

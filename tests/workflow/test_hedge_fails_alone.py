@@ -1,0 +1,84 @@
+"""A hedge that fails is the hedge's failure only (issue 10, item 11).
+
+The Hedge Task catches every error that outlasts its retries (HedgeFailed), so the
+ExecuteAndHedge Parallel never stops the equity branch: the execution succeeds with the
+books' orders filled, the run reports the hedge "failed" with the reason, the failure
+counts once towards the hedge kill switch, and a re-run of the day (a retry run,
+``-r2``) runs the hedge again and ends the day as an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alchemiser.ledger.hedge_store import SQLiteHedgeStore
+from alchemiser.ledger.sqlite import SQLiteLedger
+from tests.workflow.test_drills import FIRST, outcome, run
+
+FIRST_RUN = f"cycle-{FIRST}-dev"
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, ...]:
+    """The first day run once: its books trade and its hedge is bought."""
+    home = tmp_path_factory.mktemp("hedge-baseline")
+    summary = run(home, FIRST)
+    assert summary["status"] == "SUCCEEDED", summary["message"]
+    assert summary["hedge"]["decision"] == "hedged", summary["hedge"]["reasons"]
+    return outcome(home)
+
+
+def failures(home: Path) -> list[str]:
+    return [f.run_id for f in SQLiteHedgeStore(home / "ledger.sqlite3").hedge_switch().failures]
+
+
+def test_a_crash_in_the_hedge_leaves_the_books_trading_and_a_rerun_hedges_the_day(
+    tmp_path: Path, uninterrupted: tuple[object, ...]
+) -> None:
+    # When the Hedge crashes (not retryable) on the day the hedge would be bought
+    summary = run(tmp_path, FIRST, crash_at=["Hedge"])
+    # Then the execution succeeds: the books' orders filled, the hedge is reported failed
+    assert summary["status"] == "SUCCEEDED", summary["message"]
+    assert "HedgeFailed" in summary["states"]
+    assert summary["orders"] and all(o["status"] == "filled" for o in summary["orders"])
+    hedge = summary["hedge"]
+    assert hedge["decision"] == "failed"
+    assert hedge["reasons"][0] == (
+        "the hedge failed: InjectedCrashError: drill: Hedge crashed on its first attempt "
+        "(--crash-at Hedge)"
+    )
+    assert failures(tmp_path) == [FIRST_RUN]
+    record = SQLiteLedger(tmp_path / "ledger.sqlite3").get_run(FIRST_RUN)
+    assert record is not None and record.status.value == "completed"
+    # When the day is run again
+    again = run(tmp_path, FIRST)
+    # Then a retry run trades no book and hedges: the day ends as if nothing had happened
+    assert again["status"] == "SUCCEEDED", again["message"]
+    assert again["run_id"] == f"{FIRST_RUN}-r2"
+    assert again["books"] == [] and again["orders"] == []
+    assert again["hedge"]["decision"] == "hedged", again["hedge"]["reasons"]
+    assert outcome(tmp_path) == uninterrupted
+    # And a third run finds the day done
+    third = run(tmp_path, FIRST)
+    assert third["already_traded"], third["message"]
+    assert outcome(tmp_path) == uninterrupted
+    assert failures(tmp_path) == [FIRST_RUN]
+
+
+def test_a_hedge_error_that_outlasts_its_retries_counts_once(tmp_path: Path) -> None:
+    # When the Hedge fails transiently on its first attempt and on every retry
+    summary = run(tmp_path, FIRST, fail_at=["Hedge:9"])
+    # Then the retries are spent, the branch catches the error, the books trade
+    assert summary["status"] == "SUCCEEDED", summary["message"]
+    assert summary["states"].count("Hedge") == 1 and "HedgeFailed" in summary["states"]
+    assert summary["orders"] and all(o["status"] == "filled" for o in summary["orders"])
+    assert summary["hedge"]["decision"] == "failed"
+    assert summary["hedge"]["reasons"][0].startswith(
+        "the hedge failed: TransientError: drill: Hedge failed transiently on attempt 4 of 9"
+    )
+    # And the four failed attempts are one failure of the run
+    assert failures(tmp_path) == [FIRST_RUN]
+    # And no option order went out
+    assert outcome(tmp_path)[3] == []
