@@ -1,7 +1,7 @@
-"""The cycle's Hedge step on real prices: the ledger's hedge book, the journal, the switches.
+"""The cycle's Hedge branch (HedgePlan, HedgeExecute) on real prices: the book, journal, switches.
 
 Each test stores the day's plan (``runs/<run>/day.json``, as PlanCycle would) in a fresh
-local home and calls the step with the local adapters (simulated options market on the
+local home and calls both steps with the local adapters (simulated options market on the
 real QQQ/SPY closes, the SQLite hedge store in the home's ledger).
 """
 
@@ -19,9 +19,10 @@ from alchemiser.broker.options_models import OptionLeg, OptionOrderRequest, Posi
 from alchemiser.broker.simulated_market import trading_session
 from alchemiser.cycle.artifacts import RunArtifacts, day_key, put_model
 from alchemiser.cycle.faults import FaultPlan
+from alchemiser.cycle.hedge_plan import plan_hedge
 from alchemiser.cycle.hedge_step import hedge, set_hedge_switch
 from alchemiser.cycle.messages import RunRef
-from alchemiser.cycle.models import BookTask, CyclePlan
+from alchemiser.cycle.models import BookTask, CyclePlan, HedgeDecision
 from alchemiser.errors import InjectedCrashError
 from alchemiser.execution.clock import InstantClock
 from alchemiser.ledger.hedge_store import HedgeBookRecord, SQLiteHedgeStore
@@ -69,6 +70,11 @@ def deps_on(home: Path, day: date = DAY, **overrides: object) -> Dependencies:
     return deps
 
 
+def hedge_day(ref: RunRef, deps: Dependencies) -> HedgeDecision:
+    """Run the Hedge branch's two steps as the state machine does: HedgePlan, HedgeExecute."""
+    return hedge(plan_hedge(ref, deps), deps)
+
+
 def option_orders(deps: Dependencies) -> list[str]:
     assert deps.options is not None
     return sorted(o.client_order_id for o in deps.options.orders())  # type: ignore[attr-defined]
@@ -78,7 +84,7 @@ def test_a_hedge_is_bought_recorded_in_the_ledger_and_a_rerun_places_nothing(
     tmp_path: Path,
 ) -> None:
     deps = deps_on(tmp_path)
-    decision = hedge(RunRef(run_id=f"cycle-{DAY}-dev"), deps)
+    decision = hedge_day(RunRef(run_id=f"cycle-{DAY}-dev"), deps)
     assert decision.decision == "hedged" and decision.option_orders >= 1
     placed = option_orders(deps)
     book = SQLiteHedgeStore(tmp_path / "ledger.sqlite3").load_book()
@@ -94,7 +100,7 @@ def test_a_hedge_is_bought_recorded_in_the_ledger_and_a_rerun_places_nothing(
     assert summary is not None and summary.positions[0].legs[0].delta < 0
     assert summary.protection["-0.2"] > summary.protection["-0.1"] > 0
 
-    again = hedge(RunRef(run_id=f"cycle-{DAY}-dev"), deps_on(tmp_path))
+    again = hedge_day(RunRef(run_id=f"cycle-{DAY}-dev"), deps_on(tmp_path))
     assert again.decision == "no-hedge" and "was bought today" in again.reason
     assert option_orders(deps) == placed
     assert SQLiteHedgeStore(tmp_path / "ledger.sqlite3").load_book().state == book.state
@@ -116,13 +122,13 @@ def test_a_crash_between_the_fill_and_the_save_is_settled_once_by_the_rerun(
     deps = deps_on(tmp_path)
     dying = replace(deps, hedge_store=DiesBeforeTheFinalSave(tmp_path / "ledger.sqlite3"))
     with pytest.raises(InjectedCrashError):
-        hedge(RunRef(run_id=f"cycle-{DAY}-dev"), dying)
+        hedge_day(RunRef(run_id=f"cycle-{DAY}-dev"), dying)
     placed = option_orders(deps)
     left = SQLiteHedgeStore(tmp_path / "ledger.sqlite3").load_book()
     assert placed and left.state.hedges == () and len(left.pending) == 1
 
     # When the day is run again
-    decision = hedge(RunRef(run_id=f"cycle-{DAY}-dev"), deps_on(tmp_path))
+    decision = hedge_day(RunRef(run_id=f"cycle-{DAY}-dev"), deps_on(tmp_path))
 
     # Then the fill is booked once from the broker, nothing is sent again, nothing bought twice
     assert option_orders(deps) == placed
@@ -136,7 +142,7 @@ def test_the_hedge_switch_places_no_option_order_and_says_why(tmp_path: Path) ->
     store = SQLiteHedgeStore(tmp_path / "ledger.sqlite3")
     set_hedge_switch(store, True, "testing the switch", datetime(2024, 3, 14, 12))
     deps = deps_on(tmp_path)
-    decision = hedge(RunRef(run_id=f"cycle-{DAY}-dev"), deps)
+    decision = hedge_day(RunRef(run_id=f"cycle-{DAY}-dev"), deps)
     assert decision.decision == "refused"
     assert decision.reason == "halted: the hedge kill switch is on: testing the switch"
     assert option_orders(deps) == []
@@ -149,7 +155,7 @@ def test_the_global_kill_switch_stops_the_hedge_too(tmp_path: Path) -> None:
     deps.ledger.set_kill_switch(
         KillSwitch(enabled=True, reason="ops", updated_at=datetime(2024, 3, 14), updated_by="t")
     )
-    decision = hedge(RunRef(run_id=f"cycle-{DAY}-dev"), deps)
+    decision = hedge_day(RunRef(run_id=f"cycle-{DAY}-dev"), deps)
     assert decision.reason == "halted: the kill switch is on: ops"
     assert option_orders(deps) == []
 
@@ -168,18 +174,18 @@ def test_the_switch_trips_itself_after_n_failures_in_24_hours(tmp_path: Path) ->
     )  # fmt: skip
     store = SQLiteHedgeStore(tmp_path / "ledger.sqlite3")
     # When the run's hedge refuses, twice (a retried attempt): one failure, not two
-    first = hedge(RunRef(run_id=f"cycle-{DAY}-dev"), deps)
+    first = hedge_day(RunRef(run_id=f"cycle-{DAY}-dev"), deps)
     assert first.decision == "refused" and "disagree with the hedge book" in first.reason
-    hedge(RunRef(run_id=f"cycle-{DAY}-dev"), deps)
+    hedge_day(RunRef(run_id=f"cycle-{DAY}-dev"), deps)
     assert len(store.hedge_switch().failures) == 1
     assert not store.hedge_switch().enabled
     # And a second run of the day (a retry run) refuses too: the second failure trips it
     put_model(deps.store, day_key(f"cycle-{DAY}-dev-r2"), RunArtifacts(deps.store, f"cycle-{DAY}-dev").day().model_copy(update={"run_id": f"cycle-{DAY}-dev-r2", "books": []}))  # fmt: skip
-    hedge(RunRef(run_id=f"cycle-{DAY}-dev-r2"), deps)
+    hedge_day(RunRef(run_id=f"cycle-{DAY}-dev-r2"), deps)
     switch = store.hedge_switch()
     assert switch.enabled and switch.reason.startswith("tripped by 2 hedge failures in 24 h")
     # Then the next run is halted by it, and switching it off by hand forgets the failures
-    third = hedge(RunRef(run_id=f"cycle-{DAY}-dev"), deps)
+    third = hedge_day(RunRef(run_id=f"cycle-{DAY}-dev"), deps)
     assert third.reason.startswith("halted: the hedge kill switch is on: tripped by 2")
     assert option_orders(deps) == ["by-hand"]
     off = set_hedge_switch(store, False, "", datetime(2024, 3, 14, 13))

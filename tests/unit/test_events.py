@@ -22,6 +22,7 @@ from alchemiser.cycle.artifacts import order_plan_key
 from alchemiser.cycle.messages import (
     BookRef,
     ExecutionStatusChange,
+    HedgePlanRef,
     NotifyRequest,
     OrderRef,
     PlanRef,
@@ -42,7 +43,8 @@ EVENT_OF_TASK = {
     "ExecuteSellOrder": "execute_order.json",
     "ExecuteBuyOrder": "execute_order.json",
     "CheckSells": "check_sells.json",
-    "Hedge": "hedge.json",
+    "HedgePlan": "hedge_plan.json",
+    "HedgeExecute": "hedge_execute.json",
     "Reconcile": "reconcile.json",
     "Notify": "notify.json",
 }
@@ -54,7 +56,8 @@ MODEL_OF: dict[str, type[BaseModel]] = {
     "plan_orders.json": RunRef,
     "execute_order.json": OrderRef,
     "check_sells.json": PlanRef,
-    "hedge.json": RunRef,
+    "hedge_plan.json": RunRef,
+    "hedge_execute.json": HedgePlanRef,
     "reconcile.json": ReconcileRequest,
     "notify.json": NotifyRequest,
     "notify_failure.json": ExecutionStatusChange,  # EventBridge, on a failed execution

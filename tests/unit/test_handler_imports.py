@@ -1,7 +1,7 @@
 """What each handler imports on a cold start, held to the layers template.yaml gives it.
 
-PlanOrders, ExecuteOrder, CheckSells, Notify and NotifyFailure are deployed without the
-parquet layer, the last two without the pandas layer too. Each handler is imported in a
+PlanOrders, ExecuteOrder, CheckSells, HedgeExecute, Notify and NotifyFailure are deployed
+without the parquet layer, the last two without the pandas layer too. Each handler is imported in a
 fresh interpreter, as Lambda does, then its AWS adapters are built the way its first
 invocation builds them (the ones ``Metadata: AlchemiserNeeds`` lists included; nothing
 connects): the handler alone loads neither numpy, pandas nor the symphony engine; with its
@@ -32,6 +32,7 @@ LIGHT = {
     "PlanOrdersFunction",
     "ExecuteOrderFunction",
     "CheckSellsFunction",
+    "HedgeExecuteFunction",
     "NotifyFunction",
     "NotifyFailureFunction",
 }

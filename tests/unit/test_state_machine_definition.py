@@ -185,7 +185,8 @@ PER_ITEM_CATCHES = {
     "EvaluateBooks/EvaluateBook": {"States.ALL"},
     "ExecuteAndHedge[0]/ExecuteSells/ExecuteSellOrder": {"OrderRejectedError"},
     "ExecuteAndHedge[0]/ExecuteBuys/ExecuteBuyOrder": {"OrderRejectedError"},
-    "ExecuteAndHedge[1]/Hedge": {"States.ALL"},
+    "ExecuteAndHedge[1]/HedgePlan": {"States.ALL"},
+    "ExecuteAndHedge[1]/HedgeExecute": {"States.ALL"},
 }
 
 

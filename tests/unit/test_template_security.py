@@ -36,9 +36,11 @@ TABLE_ACTIONS = {
     # kill switch, the SELL orders' records (a Query of the run's orders); the BUY gate
     # kept once
     "CheckSellsFunction": IDEMPOTENCY | {"dynamodb:Query"},
-    # kill switches, the hedge book (one item read and written whole); each live book's
-    # NAV for the exposure (its latest snapshot, the day's transfers on gsi1)
-    "HedgeFunction": LEDGER_ITEM_READ_WRITE | {"dynamodb:Query"},
+    # kill switches, the hedge book (read); each live book's NAV for the exposure (its
+    # latest snapshot, the day's transfers on gsi1)
+    "HedgePlanFunction": {"dynamodb:GetItem", "dynamodb:Query"},
+    # kill switches, the hedge book and its journal (one item read and written whole)
+    "HedgeExecuteFunction": LEDGER_ITEM_READ_WRITE,
     # fills, lots in one transaction each (Put, Put or Delete of a sold-out position,
     # Update of the P&L), snapshots, orders, the books on gsi1
     "ReconcileFunction": IDEMPOTENCY | {"dynamodb:Query"},
@@ -48,7 +50,7 @@ TABLE_ACTIONS = {
     # the run's record; releases it (Ledger.finish_run)
     "NotifyFailureFunction": SETTLE_RUN,
 }
-INDEX_QUERIES = {"PlanCycleFunction", "HedgeFunction", "ReconcileFunction", "NotifyFunction"}
+INDEX_QUERIES = {"PlanCycleFunction", "HedgePlanFunction", "ReconcileFunction", "NotifyFunction"}
 TABLE = {"Fn::GetAtt": ["LedgerTable", "Arn"]}
 INDEX = {"Fn::Sub": "${LedgerTable.Arn}/index/gsi1"}
 
@@ -178,7 +180,8 @@ def test_only_the_reporting_steps_write_reports_and_only_evaluate_book_traces(
         "PlanOrdersFunction": {(runs, read), (runs, write)},
         "ExecuteOrderFunction": {(runs, read)},
         "CheckSellsFunction": {(runs, read), (runs, write)},
-        "HedgeFunction": {(runs, read), (runs, write)},
+        "HedgePlanFunction": {(runs, read), (runs, write)},
+        "HedgeExecuteFunction": {(runs, read), (runs, write)},
         "ReconcileFunction": {(runs, read), (runs, write)},
         "NotifyFunction": {(reports, write), (runs, read), (traces, read), (site, read)},
         "NotifyFailureFunction": {(reports, write)},

@@ -41,7 +41,7 @@ def test_the_hedge_is_bought_held_and_never_repeated_across_days(
     assert option_orders(home) == first
     assert len(SQLiteHedgeStore(home / "ledger.sqlite3").load_book().state.hedges) == 1
 
-    # Day 2: the held hedge is marked (the drills crash Hedge: tests/workflow/test_drills.py)
+    # Day 2: the held hedge is marked (the drills crash it: tests/workflow/test_hedge_fails_alone.py)
     _, finished = cycle(DAYS[1])
     assert finished["status"] == "SUCCEEDED"
     assert finished["hedge"]["decision"] in {"no-hedge", "hedged"}

@@ -1,7 +1,7 @@
 """A hedge that fails is the hedge's failure only (issue 10, item 11).
 
-The Hedge Task catches every error that outlasts its retries (HedgeFailed), so the
-ExecuteAndHedge Parallel never stops the equity branch: the execution succeeds with the
+Each Task of the Hedge branch (HedgePlan, HedgeExecute) catches every error that outlasts
+its retries (HedgeFailed), so the ExecuteAndHedge Parallel never stops the equity branch: the execution succeeds with the
 books' orders filled, the run reports the hedge "failed" with the reason, the failure
 counts once towards the hedge kill switch, and a re-run of the day (a retry run,
 ``-r2``) runs the hedge again and ends the day as an uninterrupted run would.
@@ -34,11 +34,15 @@ def failures(home: Path) -> list[str]:
     return [f.run_id for f in SQLiteHedgeStore(home / "ledger.sqlite3").hedge_switch().failures]
 
 
+HEDGE_STATES = ("HedgePlan", "HedgeExecute")
+
+
+@pytest.mark.parametrize("state", HEDGE_STATES)
 def test_a_crash_in_the_hedge_leaves_the_books_trading_and_a_rerun_hedges_the_day(
-    tmp_path: Path, uninterrupted: tuple[object, ...]
+    state: str, tmp_path: Path, uninterrupted: tuple[object, ...]
 ) -> None:
-    # When the Hedge crashes (not retryable) on the day the hedge would be bought
-    summary = run(tmp_path, FIRST, crash_at=["Hedge"])
+    # When a hedge state crashes (not retryable) on the day the hedge would be bought
+    summary = run(tmp_path, FIRST, crash_at=[state])
     # Then the execution succeeds: the books' orders filled, the hedge is reported failed
     assert summary["status"] == "SUCCEEDED", summary["message"]
     assert "HedgeFailed" in summary["states"]
@@ -46,8 +50,8 @@ def test_a_crash_in_the_hedge_leaves_the_books_trading_and_a_rerun_hedges_the_da
     hedge = summary["hedge"]
     assert hedge["decision"] == "failed"
     assert hedge["reasons"][0] == (
-        "the hedge failed: InjectedCrashError: drill: Hedge crashed on its first attempt "
-        "(--crash-at Hedge)"
+        f"the hedge failed: InjectedCrashError: drill: {state} crashed on its first attempt "
+        f"(--crash-at {state})"
     )
     assert failures(tmp_path) == [FIRST_RUN]
     record = SQLiteLedger(tmp_path / "ledger.sqlite3").get_run(FIRST_RUN)
@@ -67,16 +71,17 @@ def test_a_crash_in_the_hedge_leaves_the_books_trading_and_a_rerun_hedges_the_da
     assert failures(tmp_path) == [FIRST_RUN]
 
 
-def test_a_hedge_error_that_outlasts_its_retries_counts_once(tmp_path: Path) -> None:
-    # When the Hedge fails transiently on its first attempt and on every retry
-    summary = run(tmp_path, FIRST, fail_at=["Hedge:9"])
+@pytest.mark.parametrize("state", HEDGE_STATES)
+def test_a_hedge_error_that_outlasts_its_retries_counts_once(state: str, tmp_path: Path) -> None:
+    # When a hedge state fails transiently on its first attempt and on every retry
+    summary = run(tmp_path, FIRST, fail_at=[f"{state}:9"])
     # Then the retries are spent, the branch catches the error, the books trade
     assert summary["status"] == "SUCCEEDED", summary["message"]
-    assert summary["states"].count("Hedge") == 1 and "HedgeFailed" in summary["states"]
+    assert summary["states"].count(state) == 1 and "HedgeFailed" in summary["states"]
     assert summary["orders"] and all(o["status"] == "filled" for o in summary["orders"])
     assert summary["hedge"]["decision"] == "failed"
     assert summary["hedge"]["reasons"][0].startswith(
-        "the hedge failed: TransientError: drill: Hedge failed transiently on attempt 4 of 9"
+        f"the hedge failed: TransientError: drill: {state} failed transiently on attempt 4 of 9"
     )
     # And the four failed attempts are one failure of the run
     assert failures(tmp_path) == [FIRST_RUN]

@@ -23,7 +23,8 @@ TASK_STATES = (
     "PlanOrders",
     "ExecuteOrder",
     "CheckSells",
-    "Hedge",
+    "HedgePlan",
+    "HedgeExecute",
     "Reconcile",
     "Notify",
 )

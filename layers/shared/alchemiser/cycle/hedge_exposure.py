@@ -21,9 +21,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from alchemiser.cycle.artifacts import get_model, put_model
+from alchemiser.cycle.hedge_models import BookBeta, RunExposure, exposure_key
 from alchemiser.cycle.models import BookMode, BookTask
 from alchemiser.dsl.engine import evaluate_history
 from alchemiser.dsl.parser import load_symphony
@@ -35,36 +35,6 @@ from alchemiser.hedge.policy import CANDIDATE_UNDERLYINGS, HedgeUnderlying
 from alchemiser.market.history import MissingTickersError
 from alchemiser.money import to_decimal
 from alchemiser.runtime import Dependencies
-
-
-class BookBeta(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    book_id: str
-    nav: Decimal
-    beta: float
-    r2: float
-    days: int
-    delta: Decimal
-
-
-class RunExposure(BaseModel):
-    """The account's exposure as the Hedge step estimated it for one run."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    run_id: str
-    day: date
-    nav: Decimal
-    underlying: str
-    spot: Decimal
-    equity_delta: Decimal
-    books: list[BookBeta]
-    r2: dict[str, float | None]  # per candidate underlying, of the NAV-weighted stream
-
-
-def exposure_key(run_id: str) -> str:
-    return f"runs/{run_id}/hedge-exposure.json"
 
 
 def run_exposure(
@@ -160,3 +130,6 @@ def _book_nav(deps: Dependencies, book: BookTask) -> Decimal:
 
 def _finite(value: float) -> float | None:
     return value if np.isfinite(value) else None
+
+
+__all__ = ["BookBeta", "RunExposure", "estimate_run_exposure", "exposure_key", "run_exposure"]

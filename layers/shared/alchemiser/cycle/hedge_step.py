@@ -1,14 +1,16 @@
-"""Hedge: the hedge book's day inside the cycle (evaluate, roll, execute), safe to re-run.
+"""HedgeExecute: the hedge book's day inside the cycle (mark, roll, buy), safe to re-run.
 
-In order:
+It trades on the plan HedgePlan stored (``cycle.hedge_plan``: the policy, the day's
+exposure, the closes), so it loads neither the engine nor the price history. In order:
 
-1. the stage's ``hedge:`` policy (none: hedging is off, nothing else is read);
+1. the plan (no policy: hedging is off, nothing else is read);
 2. the hedge book from the ledger; orders journaled by an attempt that stopped before
    saving are settled from the broker, read-only (``hedge.journal``);
 3. the halt: the global kill switch (setting or ledger) or the hedge switch;
-4. the account's exposure, fixed once per day (``cycle.hedge_exposure``);
+4. the plan's exposure, or its refusal (a book that could not be evaluated);
 5. ``run_hedge_day``: settle expiries, check the broker's positions, mark, roll, size,
-   buy, each failing closed with its reason; every order is journaled before it is sent;
+   buy, each failing closed with its reason; every order is journaled before it is
+   sent, and every walk stops before the market's close (``hedge.execution``);
 6. the book is saved (state, IV history, today's snapshot, journal cleared) and the
    summary stored as ``runs/<run>/hedge.json``.
 
@@ -33,13 +35,12 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from alchemiser.books.config import load_hedge_policy
-from alchemiser.cycle.artifacts import RunArtifacts, hedge_key, put_model
-from alchemiser.cycle.days import run_id_for
+from alchemiser.cycle.artifacts import get_model, hedge_key, put_model
 from alchemiser.cycle.hedge_failure import count_failure
-from alchemiser.cycle.messages import RunRef
+from alchemiser.cycle.hedge_models import HedgePlanned, RunExposure, days_first_run
+from alchemiser.cycle.messages import HedgePlanRef
 from alchemiser.cycle.models import CyclePlan, HedgeDecision
-from alchemiser.errors import ConfigurationError, DataError
+from alchemiser.errors import ConfigurationError
 from alchemiser.execution.deadline import Deadline, walk_deadline
 from alchemiser.hedge.book import HedgeBookState
 from alchemiser.hedge.daily import HedgeDayInputs, HedgeDayReport, HedgePorts, run_hedge_day
@@ -48,22 +49,23 @@ from alchemiser.hedge.journal import OrderIntent, settle_intents
 from alchemiser.hedge.policy import HedgePolicy
 from alchemiser.hedge.summary import HedgeSummary, book_pnl, summarise
 from alchemiser.ledger.hedge_store import HedgeBookRecord, HedgeSnapshot, HedgeStore, HedgeSwitch
-from alchemiser.money import to_decimal
 from alchemiser.runtime import Dependencies
 
-if TYPE_CHECKING:  # the exposure needs the engine and numpy: imported when a policy is set
+if TYPE_CHECKING:
     from alchemiser.broker.options_port import OptionsBroker
-    from alchemiser.cycle.hedge_exposure import RunExposure
 
 
-def hedge(ref: RunRef, deps: Dependencies, context: LambdaContext | None = None) -> HedgeDecision:
-    """Run the hedge book's day for ``ref``'s run; store what it did; return the decision.
+def hedge(
+    ref: HedgePlanRef, deps: Dependencies, context: LambdaContext | None = None
+) -> HedgeDecision:
+    """Run the hedge book's day for ``ref``'s run on its plan; store what it did.
 
     Every option walk ends by the ``context``'s remaining time less ``walk_margin_s``.
     """
-    deps.faults.enter("Hedge")
-    day = _days_first_run(deps, ref.run_id)
-    policy = load_hedge_policy(deps.strategies_dir / deps.settings.books_file, day.stage)
+    deps.faults.enter("HedgeExecute")
+    day = days_first_run(deps.store, ref.run_id)
+    planned = get_model(deps.store, ref.hedge_plan_key, HedgePlanned)
+    policy = planned.policy
     if policy is None:
         report = HedgeDayReport(ref.run_id, day.trading_date, HedgeBookState())
         report.reasons.append("hedging is off for this stage (no hedge: in books.yaml)")
@@ -78,18 +80,11 @@ def hedge(ref: RunRef, deps: Dependencies, context: LambdaContext | None = None)
     if context is not None:
         remaining_ms = context.get_remaining_time_in_millis()
         deadline = walk_deadline(deps.clock.now(), remaining_ms, deps.settings)
-    hedge_run = _HedgeRun(deps, store, options, day, policy, deadline)
+    hedge_run = _HedgeRun(deps, store, options, day, planned, deadline)
     summary = hedge_run.run()  # an error escapes to the state machine's Catch (HedgeFailed)
     if summary.decision == "refused" and not hedge_run.halted:
         count_failure(deps, store, ref.run_id, summary.reasons[-1])
     return _stored(deps, ref.run_id, summary)
-
-
-def _days_first_run(deps: Dependencies, run_id: str) -> CyclePlan:
-    """Return the plan of the day's first run, whose books and equity the hedge works with."""
-    day = RunArtifacts(deps.store, run_id).day()
-    first = run_id_for(day.stage, day.trading_date)
-    return day if first == run_id else RunArtifacts(deps.store, first).day()
 
 
 def _stored(deps: Dependencies, run_id: str, summary: HedgeSummary) -> HedgeDecision:
@@ -122,11 +117,13 @@ class _HedgeRun:
         store: HedgeStore,
         options: OptionsBroker,
         day: CyclePlan,
-        policy: HedgePolicy,
+        planned: HedgePlanned,
         deadline: Deadline | None,
     ) -> None:
+        assert planned.policy is not None  # hedge() returned for a stage without one
         self.deps, self.store, self.options, self.day = deps, store, options, day
-        self.policy, self.deadline = policy, deadline
+        self.policy: HedgePolicy = planned.policy
+        self.planned, self.deadline = planned, deadline
         self.book = store.load_book()
         self.pending: list[OrderIntent] = []
         self.halted = False  # a kill switch stopped the day: a refusal, not a failure
@@ -136,15 +133,15 @@ class _HedgeRun:
         if self.book.pending:
             self.book = self.book.model_copy(update={"state": state, "pending": ()})
             self.store.save_book(self.book)
-        self.deps.faults.inside("Hedge")
+        self.deps.faults.inside("HedgeExecute")
         halt = halt_reason(self.deps, self.store.hedge_switch())
         self.halted = bool(halt)
-        exposure: RunExposure | None = None
-        if not halt:
-            try:
-                exposure = self._exposure(state)
-            except DataError as error:
-                return self._refused(state, notes, f"no exposure estimate: {error}")
+        exposure = self.planned.exposure
+        if not halt and exposure is None:
+            why = self.planned.refusal or (
+                f"no exposure estimate: the hedge was halted when planned ({self.planned.halted})"
+            )
+            return self._refused(state, notes, why)
         report = run_hedge_day(self._inputs(state, exposure, halt), self._ports())
         report.reasons[:0] = notes
         self._save(report)
@@ -153,15 +150,6 @@ class _HedgeRun:
         return summarise(
             report, self.policy, exposure.nav, exposure.underlying, exposure.spot,
             exposure.equity_delta,
-        )  # fmt: skip
-
-    def _exposure(self, state: HedgeBookState) -> RunExposure:
-        from alchemiser.cycle.hedge_exposure import run_exposure
-
-        held = state.hedges[0].underlying if state.hedges else None
-        return run_exposure(
-            self.deps, self.day.run_id, self.day.trading_date, list(self.day.books),
-            self.day.account_equity, self.policy.underlying, held,
         )  # fmt: skip
 
     def _refused(self, state: HedgeBookState, notes: list[str], reason: str) -> HedgeSummary:
@@ -193,10 +181,8 @@ class _HedgeRun:
         self.store.save_book(self.book.model_copy(update={"pending": tuple(self.pending)}))
 
     def _close_of(self, underlying: str, day: date) -> Decimal | None:
-        history = self.deps.market.history([underlying], day)
-        if len(history.dates) == 0 or history.day(len(history.dates) - 1) != day:
-            return None
-        return to_decimal(float(history.column(underlying)[-1])).quantize(Decimal("0.0001"))
+        """Return a close HedgePlan read (None: the data had none, the hedge fails closed)."""
+        return self.planned.closes.get(underlying, {}).get(day)
 
     def _save(self, report: HedgeDayReport) -> None:
         today = self.day.trading_date

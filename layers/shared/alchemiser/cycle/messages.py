@@ -38,9 +38,16 @@ class CycleStart(_Message):
 
 
 class RunRef(_Message):
-    """The event of a step that works on the whole run (PlanOrders, CheckSells, Hedge)."""
+    """The event of a step that works on the whole run (PlanOrders, HedgePlan)."""
 
     run_id: str = Field(pattern=RUN_ID_PATTERN)
+
+
+class HedgePlanRef(_Message):
+    """HedgePlan's output and HedgeExecute's event: the run and its stored hedge plan."""
+
+    run_id: str = Field(pattern=RUN_ID_PATTERN)
+    hedge_plan_key: str  # runs/<run>/hedge-plan.json (cycle.hedge_models.HedgePlanned)
 
 
 class BookRef(_Message):

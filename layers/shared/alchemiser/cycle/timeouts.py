@@ -28,7 +28,8 @@ FUNCTION_TIMEOUT_S: Final[dict[str, int]] = {
     "PlanOrders": 120,
     "ExecuteOrder": 300,  # one walk of the book (limit steps, then market)
     "CheckSells": 120,
-    "Hedge": 600,  # a roll is up to two walks of option orders (close, then open)
+    "HedgePlan": 300,  # every live book's symphony over its history (the exposure), closes
+    "HedgeExecute": 600,  # a roll is up to two walks of option orders (close, then open)
     "Reconcile": 300,
     "Notify": 120,
     "NotifyFailure": 60,

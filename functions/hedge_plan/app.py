@@ -1,13 +1,12 @@
-"""Hedge: the hedge book's day (evaluate the exposure, mark, roll, buy), fail closed."""
+"""HedgePlan: the hedge's policy, the day's exposure (every book's symphony) and the closes it needs."""
 
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from alchemiser.cycle.hedge_step import hedge
+from alchemiser.cycle.hedge_plan import plan_hedge
 from alchemiser.cycle.messages import RunRef
 from alchemiser.runtime import current
 
@@ -21,6 +20,4 @@ metrics = Metrics(namespace="Alchemiser", service="alchemiser")
 @metrics.log_metrics
 @event_parser(model=RunRef)
 def lambda_handler(event: RunRef, context: LambdaContext) -> dict[str, Any]:
-    result = hedge(event, current(), context)
-    metrics.add_metric(name="HedgeOrders", unit=MetricUnit.Count, value=result.option_orders)
-    return result.model_dump(mode="json")
+    return plan_hedge(event, current(), context).model_dump(mode="json")
