@@ -10,13 +10,14 @@ import pytest
 
 from alchemiser.broker.alpaca_mapping import NEW_YORK
 from alchemiser.broker.errors import BrokerError, OrderNotCancelableError
-from alchemiser.broker.models import CLIENT_ORDER_ID_MAX, OrderStatus
+from alchemiser.broker.models import CLIENT_ORDER_ID_MAX, MarketClock, OrderStatus
 from alchemiser.broker.options_models import OptionLeg, PositionIntent
 from alchemiser.broker.simulated_options import OptionsSimulationConfig, SimulatedOptionsBroker
 from alchemiser.broker.simulated_options_market import SimulatedOptionsMarket
 from alchemiser.execution.clock import InstantClock
 from alchemiser.execution.deadline import Deadline
 from alchemiser.hedge.execution import (
+    MarketHours,
     OptionOrderPlan,
     Outcome,
     execute_option_order,
@@ -229,3 +230,77 @@ def test_the_walk_starts_no_step_its_wait_and_cancel_cannot_finish_before_the_de
     assert result.outcome is Outcome.UNFILLED
     assert result.reason.startswith("stopped before step 2: the Lambda's remaining 90s")
     assert clock.now() <= end.at
+
+
+CLOSE = datetime.combine(DAY, time(16, 0), NEW_YORK)
+MARGIN = timedelta(seconds=120)
+
+
+def hours(clock: InstantClock) -> MarketHours:
+    """The broker's market clock on the walk's clock: open until 16:00 New York."""
+
+    def read() -> MarketClock:
+        now = clock.now()
+        opening = datetime.combine(DAY, time(9, 30), NEW_YORK)
+        return MarketClock(
+            timestamp=now,
+            is_open=opening <= now < CLOSE,
+            next_open=opening if now < opening else opening + timedelta(days=1),
+            next_close=CLOSE if now < CLOSE else CLOSE + timedelta(days=1),
+        )
+
+    return MarketHours(read, MARGIN)
+
+
+@pytest.mark.parametrize(
+    "legs",
+    [
+        (OptionLeg(symbol=LONG, intent=PositionIntent.BUY_TO_OPEN),),
+        (
+            OptionLeg(symbol=LONG, intent=PositionIntent.BUY_TO_OPEN),
+            OptionLeg(symbol=SHORT, intent=PositionIntent.SELL_TO_OPEN),
+        ),
+    ],
+    ids=["single-leg", "mleg"],
+)
+def test_no_option_order_goes_out_within_the_close_margin(
+    tmp_path: Path, market: SimulatedOptionsMarket, legs: tuple[OptionLeg, ...]
+) -> None:
+    # Given the broker's clock 90 s before the close, inside the 120 s margin
+    clock = InstantClock(CLOSE - timedelta(seconds=90))
+    sim = broker(tmp_path, market, clock)
+    # When an option order (one leg, or a spread as one multi-leg order) is walked
+    plan = OptionOrderPlan(RUN, "o-late", legs, 2)
+    result = execute_option_order(plan, sim, clock, LIMITS, market=hours(clock))
+    # Then nothing is sent and the walk says why, with the broker's times
+    assert sim.orders() == []
+    assert result.outcome is Outcome.REFUSED
+    assert result.reason.startswith("the market closes at 2024-03-14T16:00:00-04:00, 90s after")
+    assert "within close_margin_s 120s: no order placed" in result.reason
+
+
+def test_an_option_walk_ends_before_the_close_less_its_margin(
+    tmp_path: Path, market: SimulatedOptionsMarket
+) -> None:
+    # Given 3 minutes to the close: a minute of walking before the 120 s margin, where
+    # steps rest 20 s each (a step starts only if its wait and cancel, 40 s, fit) and
+    # steps 0 and 0.25 never fill (0.5 would)
+    clock = InstantClock(CLOSE - timedelta(seconds=180))
+    sim = broker(tmp_path, market, clock)
+    # When the order is walked with the market's hours
+    result = execute_option_order(open_long(), sim, clock, LIMITS, market=hours(clock))
+    # Then the third step is never placed: the walk stops before the close less the margin
+    assert [o.status for o in sim.orders()] == [OrderStatus.CANCELED, OrderStatus.CANCELED]
+    assert result.outcome is Outcome.UNFILLED
+    assert result.reason.startswith("stopped before step 2: close_margin_s 120s before the")
+    assert clock.now() <= CLOSE - MARGIN
+
+
+def test_a_closed_market_sends_no_option_order(
+    tmp_path: Path, market: SimulatedOptionsMarket
+) -> None:
+    clock = InstantClock(CLOSE + timedelta(minutes=5))
+    sim = broker(tmp_path, market, clock)
+    result = execute_option_order(open_long(), sim, clock, LIMITS, market=hours(clock))
+    assert sim.orders() == [] and result.outcome is Outcome.REFUSED
+    assert result.reason.startswith("the market is closed (broker clock 2024-03-14T20:05:00+00")

@@ -11,7 +11,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from alchemiser.broker.options_models import OptionOrder
 from alchemiser.broker.simulated import SimulatedBroker
+from alchemiser.broker.simulated_options import SimulatedOptionsBroker
+from alchemiser.broker.simulated_options_market import SimulatedOptionsMarket
 from alchemiser.ledger.models import OrderState
 from alchemiser.ledger.sqlite import SQLiteLedger
 from tests.workflow.conftest import RunCycle, all_prices, book_positions
@@ -23,6 +26,12 @@ CLOSE = datetime(2024, 3, 14, 20, 0, tzinfo=UTC)
 def broker_positions(home: Path) -> dict[str, Decimal]:
     broker = SimulatedBroker(home / "broker.sqlite3", all_prices())
     return {p.symbol: p.qty for p in broker.positions()}
+
+
+def option_orders(home: Path) -> list[OptionOrder]:
+    return SimulatedOptionsBroker(
+        home / "options.sqlite3", SimulatedOptionsMarket(all_prices())
+    ).orders()
 
 
 def total_of(books: dict[str, dict[str, Decimal]]) -> dict[str, Decimal]:
@@ -51,6 +60,8 @@ def test_with_a_minute_to_trade_the_walks_go_to_market_and_nothing_goes_out_late
     orders = SimulatedBroker(home / "broker.sqlite3", all_prices()).orders()
     assert all(o.submitted_at <= CLOSE - timedelta(seconds=120) for o in orders)
     assert total_of(book_positions(home)) == broker_positions(home)
+    # and neither did the options market: the hedge's walks stop by the same margin
+    assert all(o.submitted_at <= CLOSE - timedelta(seconds=120) for o in option_orders(home))
 
 
 def test_with_no_time_to_trade_nothing_goes_out_and_every_order_says_why(
@@ -70,3 +81,7 @@ def test_with_no_time_to_trade_nothing_goes_out_and_every_order_says_why(
         assert record.state is OrderState.FAILED
         assert "not traded: 10s left before close_margin_s 170s" in record.reason, record
     assert book_positions(home) == {} or total_of(book_positions(home)) == {}
+    # And no option order went out either: the hedge says the close stopped it
+    assert option_orders(home) == []
+    assert summary["hedge"]["decision"] == "no-hedge"
+    assert any("close_margin_s 170s" in r for r in summary["hedge"]["reasons"]), summary["hedge"]

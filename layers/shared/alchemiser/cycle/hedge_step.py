@@ -29,7 +29,7 @@ the failures as the reason.
 from __future__ import annotations
 
 import getpass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -44,6 +44,7 @@ from alchemiser.errors import ConfigurationError
 from alchemiser.execution.deadline import Deadline, walk_deadline
 from alchemiser.hedge.book import HedgeBookState
 from alchemiser.hedge.daily import HedgeDayInputs, HedgeDayReport, HedgePorts, run_hedge_day
+from alchemiser.hedge.execution import MarketHours
 from alchemiser.hedge.iv_regime import IvHistory
 from alchemiser.hedge.journal import OrderIntent, settle_intents
 from alchemiser.hedge.policy import HedgePolicy
@@ -171,9 +172,11 @@ class _HedgeRun:
 
     def _ports(self) -> HedgePorts:
         self.iv = IvHistory({u: dict(days) for u, days in self.book.iv.items()})
+        margin = timedelta(seconds=self.deps.settings.close_margin_s)
         return HedgePorts(
             self.options, self.deps.clock, self.iv, close_of=self._close_of,
             journal=self._journal, deadline=self.deadline,
+            market=MarketHours(self.deps.broker.clock, margin),
         )  # fmt: skip
 
     def _journal(self, intent: OrderIntent) -> None:

@@ -267,7 +267,7 @@ class _HedgeDay:
         if ports.journal is not None:
             ports.journal(intent)
         return execute_option_order(
-            plan, ports.broker, ports.clock, ports.limits, ports.walk, ports.deadline
+            plan, ports.broker, ports.clock, ports.limits, ports.walk, ports.deadline, ports.market
         )
 
     # -- a new hedge ------------------------------------------------------------------------

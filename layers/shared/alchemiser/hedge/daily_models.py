@@ -13,7 +13,7 @@ from alchemiser.broker.options_port import OptionsBroker
 from alchemiser.execution.clock import Clock
 from alchemiser.execution.deadline import Deadline
 from alchemiser.hedge.book import HedgeBookState, HedgeRecord
-from alchemiser.hedge.execution import OptionExecution, WalkSettings
+from alchemiser.hedge.execution import MarketHours, OptionExecution, WalkSettings
 from alchemiser.hedge.iv_regime import IvStore, RegimeReading
 from alchemiser.hedge.journal import OrderIntent
 from alchemiser.hedge.policy import HedgeLimits, HedgePolicy
@@ -47,6 +47,7 @@ class HedgePorts:
     walk: WalkSettings = field(default_factory=WalkSettings)
     journal: Callable[[OrderIntent], None] | None = None  # stores an order before it is sent
     deadline: Deadline | None = None  # every walk ends before it (the Lambda's remaining time)
+    market: MarketHours | None = None  # every walk ends before the close less its margin
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,11 @@ looks each one up before submitting and carries on with the order it finds. Each
 order is polled until its deadline, canceled, and read back until the broker confirms.
 Partial fills are kept; a walk that ends unfilled is an outcome (``UNFILLED``), not an
 error. Quantities are whole contracts.
+
+Like the equity walk (``execution.walk``), an option walk given the broker's market clock
+(``MarketHours``) sends nothing when the market is closed or closes within
+``close_margin_s`` (``REFUSED``, with the clock's times), and otherwise ends every step
+that long before the close.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
@@ -28,7 +34,7 @@ from enum import StrEnum
 
 from alchemiser.books.client_ids import step_client_order_id
 from alchemiser.broker.errors import OrderNotCancelableError, OrderRejectedError
-from alchemiser.broker.models import CLIENT_ORDER_ID_MAX, OrderStatus
+from alchemiser.broker.models import CLIENT_ORDER_ID_MAX, MarketClock, OrderStatus
 from alchemiser.broker.options_models import (
     OptionLeg,
     OptionOrder,
@@ -37,7 +43,7 @@ from alchemiser.broker.options_models import (
 )
 from alchemiser.broker.options_port import OptionsBroker
 from alchemiser.execution.clock import Clock
-from alchemiser.execution.deadline import Deadline
+from alchemiser.execution.deadline import Deadline, close_deadline, earliest, market_problem
 from alchemiser.hedge.chain import quote_problem
 from alchemiser.hedge.policy import HedgeLimits
 from alchemiser.money import CENT
@@ -80,6 +86,14 @@ class WalkSettings:
     steps: tuple[Decimal, ...] = DEFAULT_STEPS
     step_timeout_s: float = 20.0
     poll_interval_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class MarketHours:
+    """The broker's market clock, and how long before the close no order may go out."""
+
+    clock: Callable[[], MarketClock]
+    close_margin: timedelta
 
 
 @dataclass
@@ -149,12 +163,18 @@ def execute_option_order(
     limits: HedgeLimits,
     settings: WalkSettings | None = None,
     deadline: Deadline | None = None,
+    market: MarketHours | None = None,
 ) -> OptionExecution:
     """Walk the book for one option order; return its fills and outcome (no fill is no error).
 
-    With a ``deadline`` no step starts unless its wait and its cancel fit before it.
+    With a ``deadline`` no step starts unless its wait and its cancel fit before it; with
+    ``market`` the close less its margin is a deadline too, and a closed or closing market
+    sends nothing.
     """
-    return _Walk(plan, broker, clock, limits, settings or WalkSettings(), deadline).run()
+    walk = _Walk(plan, broker, clock, limits, settings or WalkSettings(), deadline)
+    if market is not None and not walk.read_market(market):
+        return walk.result
+    return walk.run()
 
 
 class _Walk:
@@ -188,6 +208,17 @@ class _Walk:
             self._step(step_client_order_id(self.base, step), fraction)
         self._finish()
         return self.result
+
+    def read_market(self, market: MarketHours) -> bool:
+        """Bring the deadline forward to the close less its margin; False: send nothing."""
+        hours = market.clock()
+        problem = market_problem(hours, market.close_margin)
+        if problem:
+            self._stop(Outcome.REFUSED, problem)
+            return False
+        closing = close_deadline(hours, self.clock.now(), market.close_margin)
+        self.deadline = earliest(self.deadline, closing)
+        return True
 
     def _out_of_time(self, step: int) -> bool:
         """Stop before a step whose wait and cancel (two step timeouts) pass the deadline."""
