@@ -125,5 +125,6 @@ def test_the_cycles_task_states_are_found_per_function() -> None:
         substitute_definition(machine.definition, machine.substitutions)
     )
     assert tasks["alchemiser-dev-execute-order"] == ["ExecuteSellOrder", "ExecuteBuyOrder"]
-    assert tasks["alchemiser-dev-hedge"] == ["Hedge"]
+    assert tasks["alchemiser-dev-hedge-plan"] == ["HedgePlan"]
+    assert tasks["alchemiser-dev-hedge-execute"] == ["HedgeExecute"]
     assert "alchemiser-dev-notify-failure" not in tasks

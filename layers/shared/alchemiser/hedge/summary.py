@@ -55,7 +55,7 @@ class HedgeOrderLine(_Frozen):
 class HedgeSummary(_Frozen):
     run_id: str
     day: date
-    decision: str  # hedged / no-hedge / refused / off
+    decision: str  # hedged / no-hedge / refused / off; "failed" when stored by Reconcile
     reasons: list[str] = Field(default_factory=list)
     policy: str = ""
     underlying: str = ""
