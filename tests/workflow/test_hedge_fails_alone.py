@@ -9,13 +9,19 @@ counts once towards the hedge kill switch, and a re-run of the day (a retry run,
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from alchemiser.ledger.hedge_store import SQLiteHedgeStore
 from alchemiser.ledger.sqlite import SQLiteLedger
+from tests.conftest import PRICES_DIR, REPO_ROOT
 from tests.workflow.test_drills import FIRST, outcome, run
+from tests.workflow.test_kill_drill import CHILD, DEADLINE_S, read_until
 
 FIRST_RUN = f"cycle-{FIRST}-dev"
 
@@ -87,3 +93,31 @@ def test_a_hedge_error_that_outlasts_its_retries_counts_once(state: str, tmp_pat
     assert failures(tmp_path) == [FIRST_RUN]
     # And no option order went out
     assert outcome(tmp_path)[3] == []
+
+
+@pytest.mark.parametrize("state", HEDGE_STATES)
+def test_a_process_killed_inside_a_hedge_state_is_finished_by_the_rerun(
+    state: str, tmp_path: Path, uninterrupted: tuple[object, ...]
+) -> None:
+    # Given a real `alchemiser run` child that stops inside STATE on the day the hedge
+    # is bought (the equity branch runs beside it), and is killed there (SIGKILL)
+    home = tmp_path / "home"
+    argv = ["run", "--date", FIRST.isoformat(), "--data", str(PRICES_DIR), "--home", str(home)]
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, *argv, "--hang-at", state],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    read_until(child, f"drill: {state} is hanging")
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=DEADLINE_S)
+    # When the day is run again
+    again = run(home, FIRST)
+    # Then the same run is finished: the hedge bought once, the day as if uninterrupted
+    assert again["status"] == "SUCCEEDED", again["message"]
+    assert again["run_id"] == FIRST_RUN
+    assert again["hedge"]["decision"] == "hedged", again["hedge"]["reasons"]
+    assert outcome(home) == uninterrupted
+    assert failures(home) == []
