@@ -146,6 +146,7 @@ LIGHT_FUNCTIONS = {
     "PlanOrdersFunction",
     "ExecuteOrderFunction",
     "CheckSellsFunction",
+    "HedgeExecuteFunction",
     "NotifyFunction",
     "NotifyFailureFunction",
 }

@@ -81,7 +81,7 @@ def hedge(
     if context is not None:
         remaining_ms = context.get_remaining_time_in_millis()
         deadline = walk_deadline(deps.clock.now(), remaining_ms, deps.settings)
-    hedge_run = _HedgeRun(deps, store, options, day, planned, deadline)
+    hedge_run = _HedgeRun(deps, store, options, day, (planned, policy), deadline)
     summary = hedge_run.run()  # an error escapes to the state machine's Catch (HedgeFailed)
     if summary.decision == "refused" and not hedge_run.halted:
         count_failure(deps, store, ref.run_id, summary.reasons[-1])
@@ -118,13 +118,12 @@ class _HedgeRun:
         store: HedgeStore,
         options: OptionsBroker,
         day: CyclePlan,
-        planned: HedgePlanned,
+        plan: tuple[HedgePlanned, HedgePolicy],  # the stored plan, and its (set) policy
         deadline: Deadline | None,
     ) -> None:
-        assert planned.policy is not None  # hedge() returned for a stage without one
         self.deps, self.store, self.options, self.day = deps, store, options, day
-        self.policy: HedgePolicy = planned.policy
-        self.planned, self.deadline = planned, deadline
+        self.planned, self.policy = plan
+        self.deadline = deadline
         self.book = store.load_book()
         self.pending: list[OrderIntent] = []
         self.halted = False  # a kill switch stopped the day: a refusal, not a failure
