@@ -13,8 +13,9 @@ refuses any above 256 KiB, and ``States.DataLimitExceeded`` cannot be caught).
 | runs/{run_id}/orders.json            | OrderPlan    | PlanOrders (run_once)      | yes   |
 | runs/{run_id}/orders-blocked.json    | OrderPlan    | PlanOrders, blocked attempt| no    |
 | runs/{run_id}/gate.json              | BuyGate      | CheckSells (run_once)      | yes   |
-| runs/{run_id}/hedge.json             | HedgeSummary | Hedge, every attempt; Reconcile, when it failed | no |
-| runs/{run_id}/hedge-exposure.json    | RunExposure  | Hedge, the day's first attempt (first run id) | yes |
+| runs/{run_id}/hedge.json             | HedgeSummary | HedgeExecute, every attempt; Reconcile, when the hedge failed | no |
+| runs/{run_id}/hedge-exposure.json    | RunExposure  | HedgePlan, the day's first attempt (first run id) | yes |
+| runs/{run_id}/hedge-plan.json        | HedgePlanned | HedgePlan, every attempt   | no    |
 | runs/{run_id}/reconcile.json         | ReconcileResult | Reconcile, every attempt| no    |
 
 PlanOrders returns the key of the plan its attempt follows (``orders.json``, or
