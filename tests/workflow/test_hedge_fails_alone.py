@@ -9,6 +9,7 @@ counts once towards the hedge kill switch, and a re-run of the day (a retry run,
 
 from __future__ import annotations
 
+import html
 import os
 import signal
 import subprocess
@@ -60,6 +61,9 @@ def test_a_crash_in_the_hedge_leaves_the_books_trading_and_a_rerun_hedges_the_da
         f"(--crash-at {state})"
     )
     assert failures(tmp_path) == [FIRST_RUN]
+    email = html.unescape((tmp_path / "outbox" / f"{FIRST_RUN}.html").read_text())
+    assert "Decision: FAILED: the hedge step stopped with an error" in email
+    assert f"Why: the hedge failed: InjectedCrashError: drill: {state} crashed" in email
     record = SQLiteLedger(tmp_path / "ledger.sqlite3").get_run(FIRST_RUN)
     assert record is not None and record.status.value == "completed"
     # When the day is run again
