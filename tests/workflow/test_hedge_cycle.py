@@ -23,7 +23,7 @@ DAYS = (date(2024, 3, 14), date(2024, 3, 15), date(2024, 3, 18))
 
 
 def option_orders(home: Path) -> list[tuple[str, int]]:
-    broker = SimulatedOptionsBroker(home / "options.sqlite3", SimulatedOptionsMarket(all_prices()))
+    broker = SimulatedOptionsBroker(home / "broker.sqlite3", SimulatedOptionsMarket(all_prices()))
     return sorted((o.client_order_id, o.filled_qty) for o in broker.orders())
 
 
