@@ -26,6 +26,7 @@ def test_a_deposit_reaches_the_pool_at_the_next_run_and_books_shows_it(
     for book in ("nuclear", "tech-momentum", "klm-ensemble"):
         assert f"{book} [live] NAV $" in shown
     assert "pool $0.00" in shown
+    assert "hedge [options] NAV $" in shown and "funded by the pool and the books" in shown
 
     # When the user deposits, and tries to withdraw more than the account holds
     assert main(["account", "deposit", "2500", "--home", str(home)]) == 0
