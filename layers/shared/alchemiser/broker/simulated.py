@@ -55,8 +55,7 @@ from alchemiser.broker.models import (
     Quote,
     TradingSession,
 )
-from alchemiser.broker.option_marks import options_value, quote_mid
-from alchemiser.broker.options_models import parse_occ
+from alchemiser.broker.option_marks import options_value
 from alchemiser.broker.simulated_cash import cash_activities, move_cash
 from alchemiser.broker.simulated_market import (
     PriceBook,
@@ -194,24 +193,12 @@ class SimulatedBroker:
         return Account(equity=cash + value, cash=cash, buying_power=cash - reserved_cash)
 
     def _option_marks(self, contracts: dict[str, int], day: date) -> dict[str, Decimal]:
-        """Return each held contract's mid today (its settlement value once expired)."""
+        """Return each held contract's mark today (``SimulatedOptionsMarket.marks``)."""
         if self._options_market is None:
             from alchemiser.broker.simulated_options_market import SimulatedOptionsMarket
 
             self._options_market = SimulatedOptionsMarket(self._market)
-        market = self._options_market
-        marks: dict[str, Decimal] = {}
-        for symbol in contracts:
-            quote = market.quote(symbol, day)
-            expiry = parse_occ(symbol).expiry
-            if quote is not None:
-                marks[symbol] = quote_mid(quote.bid, quote.ask)
-            elif expiry < day:
-                settled = market.history.day(market.history.index_on_or_before(expiry))
-                marks[symbol] = market.settlement_value(symbol, settled)
-            else:
-                raise DataError(f"no quote for held option {symbol} on {day}: cannot value it")
-        return marks
+        return self._options_market.marks(contracts, day)
 
     def positions(self) -> list[Position]:
         with self._store.read() as tx:
