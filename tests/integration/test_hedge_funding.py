@@ -24,7 +24,15 @@ from alchemiser.cycle.hedge_funding import fund_hedge
 from alchemiser.hedge.book import EventKind, HedgeBookState, HedgeEvent
 from alchemiser.hedge.policy import Budget, HedgePolicy, HedgeTemplate, HedgeUnderlying, Protect
 from alchemiser.ledger.hedge_store import HedgeBookRecord, HedgeSwitch, SQLiteHedgeStore
-from alchemiser.ledger.models import EXTERNAL, HEDGE, POOL, Transfer, TransferReason
+from alchemiser.ledger.models import (
+    EXTERNAL,
+    HEDGE,
+    POOL,
+    AccountSnapshot,
+    HedgeBookDay,
+    Transfer,
+    TransferReason,
+)
 from alchemiser.ledger.sqlite import SQLiteLedger
 from alchemiser.settings import Settings
 from tests.integration.test_capital_transfers import snapshot
@@ -187,3 +195,20 @@ def test_plan_cycles_capital_step_funds_the_hedge_before_the_capital_policy(
     assert day.hedge is not None and day.hedge.cash == Decimal(500)
     assert day.cash == {"alpha": Decimal(69650), "beta": Decimal(29850)}
     assert day.warnings == []
+
+
+def test_events_an_account_snapshot_says_were_posted_are_not_offered_again(deps: Any) -> None:
+    first = HedgeEvent(day=DAY, kind=EventKind.OPEN, hedge_id="h1", amount=Decimal("-100"))
+    post_hedge_events(deps.ledger, HedgeBookState(events=(first,)), "r1")
+    hedge = HedgeBookDay(cash=Decimal(-100), options=Decimal(0), nav=Decimal(-100), events=1)
+    deps.ledger.put_account_snapshot(
+        AccountSnapshot(
+            trading_date=DAY, run_id="r1", pool=Decimal(0), nav=Decimal(0),
+            broker_equity=Decimal(0), difference=Decimal(0), hedge=hedge,
+        )
+    )  # fmt: skip
+    # a later run offers only the new event (an old one is not read, nor re-written)
+    later = HedgeEvent(day=DAY, kind=EventKind.CLOSE, hedge_id="h1", amount=Decimal("40"))
+    changed = first.model_copy(update={"amount": Decimal("-999")})
+    assert post_hedge_events(deps.ledger, HedgeBookState(events=(changed, later)), "r2") == 2
+    assert deps.ledger.cash_accounts()[HEDGE] == Decimal(-60)

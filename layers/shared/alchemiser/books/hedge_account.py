@@ -13,7 +13,8 @@ The options hedge is a book of its own (not a strategy book, never in ``books.ya
 Posting is idempotent: an event's transfer id is its place in the book's event list
 (append-only) with its day, kind and hedge, so the events are posted whenever a step
 sees them (PlanCycle before it funds the hedge, Reconcile after the day's trades) and
-never twice. An event of no cash (a hedge that expired worthless) moves nothing.
+never twice; the account snapshot keeps how many were posted, so only later ones are
+offered again. An event of no cash (a hedge that expired worthless) moves nothing.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ def event_id(index: int, event: HedgeEvent) -> str:
     return f"hedge-event:{index}:{event.day}:{event.kind.value}:{event.hedge_id}"
 
 
-def event_transfers(state: HedgeBookState, run_id: str) -> list[Transfer]:
-    """Return one ``OPTION`` transfer per event of the book that moved cash."""
+def event_transfers(state: HedgeBookState, run_id: str, start: int = 0) -> list[Transfer]:
+    """Return one ``OPTION`` transfer per event of the book from ``start`` on that moved cash."""
     transfers: list[Transfer] = []
-    for index, event in enumerate(state.events):
+    for index, event in enumerate(state.events[start:], start):
         if event.amount == 0:
             continue
         paid = event.amount < 0
@@ -58,9 +59,21 @@ def event_transfers(state: HedgeBookState, run_id: str) -> list[Transfer]:
 
 
 def post_hedge_events(ledger: Ledger, state: HedgeBookState, run_id: str) -> int:
-    """Post every event of the book to the hedge cash (once each); return how many it has."""
-    ledger.record_transfers(event_transfers(state, run_id))
+    """Post the book's events to the hedge cash (once each); return how many it has.
+
+    Only the events after those the last account snapshot says were posted are offered
+    (the list is append-only), so a run does not re-offer years of events.
+    """
+    ledger.record_transfers(event_transfers(state, run_id, posted_events(ledger)))
     return len(state.events)
+
+
+def posted_events(ledger: Ledger) -> int:
+    """Return how many of the hedge book's events the last account snapshot had posted."""
+    for snapshot in reversed(ledger.account_snapshots()):
+        if snapshot.hedge is not None:
+            return snapshot.hedge.events
+    return 0
 
 
 def hedge_options_value(

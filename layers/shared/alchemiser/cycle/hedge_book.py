@@ -61,4 +61,5 @@ def hedge_book_day(
         premium_year=state.last_twelve_months(day),
         twr_day=today,
         twr_inception=chain(previous.twr_inception if previous else None, today),
+        events=len(state.events),
     ), warnings

@@ -209,6 +209,7 @@ class HedgeBookDay(_Record):
     premium_year: Decimal = Decimal(0)
     twr_day: Decimal | None = None
     twr_inception: Decimal | None = None
+    events: int = 0  # how many of the hedge book's events its cash includes (posted)
 
 
 class AccountSnapshot(_Record):
