@@ -215,7 +215,10 @@ def merge_legacy_options(legacy: Path, account: Path, initial_cash: Decimal = DE
             if day is not None and day[0]:
                 conn.execute("UPDATE option_market SET day = ? WHERE id = 1", (day[0],))
             merged = True
-    for suffix in ("-wal", "-shm"):
-        legacy.with_name(legacy.name + suffix).unlink(missing_ok=True)
-    legacy.rename(legacy.with_name(legacy.name + ".merged"))
+    kept = legacy.with_name(legacy.name + ".merged")
+    for suffix in ("-wal", "-shm"):  # gone after a clean close; kept beside it if not
+        side = legacy.with_name(legacy.name + suffix)
+        if side.exists():
+            side.rename(kept.with_name(kept.name + suffix))
+    legacy.rename(kept)
     return merged
