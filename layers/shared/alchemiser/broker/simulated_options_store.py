@@ -161,7 +161,6 @@ class OptionsStore:
         self, path: Path, initial_cash: Decimal = DEFAULT_CASH, busy_timeout_s: float = 30.0
     ) -> None:
         self.path = path
-        self._what = f"simulated options broker {path}"
         self._account = SimulatedStore(path, initial_cash, busy_timeout_s)
 
     @contextmanager
