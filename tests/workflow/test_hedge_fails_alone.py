@@ -34,7 +34,8 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, ...
     summary = run(home, FIRST)
     assert summary["status"] == "SUCCEEDED", summary["message"]
     assert summary["hedge"]["decision"] == "hedged", summary["hedge"]["reasons"]
-    return outcome(home)
+    assert summary["account"]["unexplained"] == "0.00"
+    return (*outcome(home), summary["account"]["nav"])
 
 
 def failures(home: Path) -> list[str]:
@@ -73,11 +74,12 @@ def test_a_crash_in_the_hedge_leaves_the_books_trading_and_a_rerun_hedges_the_da
     assert again["run_id"] == f"{FIRST_RUN}-r2"
     assert again["books"] == [] and again["orders"] == []
     assert again["hedge"]["decision"] == "hedged", again["hedge"]["reasons"]
-    assert outcome(tmp_path) == uninterrupted
+    assert again["account"]["unexplained"] == "0.00"  # books + hedge + pool = broker
+    assert (*outcome(tmp_path), again["account"]["nav"]) == uninterrupted
     # And a third run finds the day done
     third = run(tmp_path, FIRST)
     assert third["already_traded"], third["message"]
-    assert outcome(tmp_path) == uninterrupted
+    assert outcome(tmp_path) == uninterrupted[:-1]
     assert failures(tmp_path) == [FIRST_RUN]
 
 
@@ -123,5 +125,6 @@ def test_a_process_killed_inside_a_hedge_state_is_finished_by_the_rerun(
     assert again["status"] == "SUCCEEDED", again["message"]
     assert again["run_id"] == FIRST_RUN
     assert again["hedge"]["decision"] == "hedged", again["hedge"]["reasons"]
-    assert outcome(home) == uninterrupted
+    assert again["account"]["unexplained"] == "0.00"
+    assert (*outcome(home), again["account"]["nav"]) == uninterrupted
     assert failures(home) == []

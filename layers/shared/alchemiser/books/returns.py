@@ -6,8 +6,12 @@ A day's return takes the capital moved in or out as a flow, not as performance:
 
 A capital transfer decided by the cycle before it trades (a new book's funding, a
 capital rebalance, the opening of the books' cash) is a start-of-day flow; a retired
-book giving its cash back to the pool after it is flat is an end-of-day flow. For the
-account, deposits and withdrawals are the flows (start of day: the cycle reads them
+book giving its cash back to the pool after it is flat is an end-of-day flow. The hedge
+book's funding (``HEDGE``: decided in PlanCycle) is a start-of-day flow of the books
+that pay it and of the hedge book: a book's NAV falls by its part of the hedge's cost,
+and that is not its strategy's performance; the hedge's premium and proceeds
+(``OPTION``) are the hedge book's performance. For the account, deposits and
+withdrawals are the flows (start of day: the cycle reads them
 before it trades); fees, interest and dividends are performance. The return since
 inception chains the daily returns: ``prod(1 + r_t) - 1``.
 
@@ -38,6 +42,7 @@ START_OF_DAY = frozenset(
         TransferReason.FUND,
         TransferReason.SCHEDULED,
         TransferReason.DRIFT,
+        TransferReason.HEDGE,
     }
 )
 END_OF_DAY = frozenset({TransferReason.RETIRE})

@@ -9,6 +9,8 @@ idempotent by transfer id, so an attempt that dies half-way is finished by the n
    withdrawals, fees, interest; dividends too, not yet attributed to the books that
    held the symbol) goes to or comes from the pool, each activity once
    (``activity:<id>``), dated the trading day that first sees it.
+3. **The hedge book's funding** (``alchemiser.cycle.hedge_funding``): its cash topped
+   up to what its policy may spend before the next run, from the pool, then the books.
 3. **Retired books** (the ledger knows them, the stage's configuration does not) are
    exited by their own plan; one that is flat gives its cash back to the pool.
 4. **The capital policy** (``alchemiser.books.capital_policy.decide_capital``) on each
@@ -32,6 +34,7 @@ from alchemiser.books.config import StageConfig
 from alchemiser.books.opening import opening_transfers
 from alchemiser.books.shadow import shadow_books
 from alchemiser.broker.models import CashActivity, CashActivityKind
+from alchemiser.cycle.hedge_funding import HedgeFunding, fund_hedge
 from alchemiser.ledger.models import EXTERNAL, POOL, Transfer, TransferReason
 from alchemiser.ledger.port import Ledger
 from alchemiser.money import CENT, ZERO
@@ -55,6 +58,7 @@ class CapitalDay:
     retired: list[str]
     rebalanced: bool
     warnings: list[str]
+    hedge: HedgeFunding | None = None  # the hedge book's cash (alchemiser.cycle.hedge_funding)
 
 
 def settle_capital(
@@ -75,6 +79,7 @@ def settle_capital(
     if POOL not in ledger.cash_accounts():
         _open(run_id, day, activities, deps)
     ledger.record_transfers([_activity_transfer(run_id, day, a) for a in activities])
+    hedge = fund_hedge(run_id, day, stage, deps, retry=bool(retry))
     configured = {b.id for b in stage.books}
     retired = retired_books(ledger, configured)
     rebalanced, warnings = False, list[str]()
@@ -87,7 +92,8 @@ def settle_capital(
         cash={b: accounts.get(b, ZERO) for b in [*configured, *retired]},
         retired=[b for b in retired if ledger.open_lots(b)],
         rebalanced=rebalanced,
-        warnings=warnings,
+        warnings=warnings + (hedge.warnings if hedge else []),
+        hedge=hedge,
     )
 
 
