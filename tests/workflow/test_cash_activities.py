@@ -1,4 +1,6 @@
-"""A dividend on the simulated broker reaches the books that held the symbol, by their shares.
+"""The broker's cash activities in whole runs: a dividend, and cash nothing explains.
+
+A dividend on the simulated broker reaches the books that held the symbol, by their shares.
 
 Two real-price days of books of one symbol each: after the first, the account pays a
 dividend on SPY (``alchemiser account dividend``, as a user would);
@@ -8,17 +10,22 @@ as their return (not a flow), and the broker's equity stays the books' NAVs + th
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 
 import pytest
 
+from alchemiser.broker.alpaca_activities import parse_activity
+from alchemiser.broker.models import CashActivityKind
+from alchemiser.broker.simulated_cash import open_account
 from alchemiser.cli import main
 from alchemiser.ledger.models import EXTERNAL, TransferReason
 from alchemiser.ledger.sqlite import SQLiteLedger
 from tests.workflow.conftest import RunCycle, book_positions
 
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "alpaca"
 RATE = Decimal("0.37")
 CENT = Decimal("0.01")
 BOOKS = """stages:
@@ -70,3 +77,26 @@ def test_a_dividend_goes_to_the_books_that_held_it_in_proportion(
     # and the dividend is each holder's return, not a flow
     for book in holders:
         assert ledger.snapshots(book)[-1].transfers == 0
+
+
+def test_cash_nothing_explains_is_an_explicit_unexplained_line_in_the_json_and_report(
+    cycle: RunCycle, tmp_path: Path
+) -> None:
+    # Given a day traded, then a cash move of a kind the books do not account for (the
+    # $12.50 reorganisation of the recorded Alpaca page, tests/fixtures/alpaca)
+    home = tmp_path / "home"
+    cycle(date(2024, 3, 11))
+    page = json.loads((FIXTURES / "activities_unknown_types.json").read_text())
+    reorg = next(a for a in map(parse_activity, page) if a and a.kind is CashActivityKind.OTHER)
+    store = open_account(home / "broker.sqlite3")
+    with store.write() as tx:
+        number = tx.add_activity(reorg)
+    # When the next day runs
+    _, summary = cycle(date(2024, 3, 12))
+    # Then no account's cash took it: the run's JSON shows the gap and names the activity
+    assert summary["account"]["unexplained"] == "12.50"
+    assert any(f"sim-{number}" in w and "credited to no one" in w for w in summary["warnings"])
+    assert any("differs from the books and the pool" in w for w in summary["warnings"])
+    # and the report's Pool and NAV table has it as its own column
+    report = Path(summary["report"]).read_text()
+    assert "Unexplained" in report and "+$12.50" in report
