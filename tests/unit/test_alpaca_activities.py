@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -190,3 +190,13 @@ def test_a_timeout_is_transient(http: responses.RequestsMock, broker: AlpacaBrok
         http.get(ACTIVITIES, body=requests.exceptions.ReadTimeout("slow"))
     with pytest.raises(TransientBrokerError, match="no answer from Alpaca"):
         broker.cash_activities(SINCE)
+
+
+def test_without_a_start_the_last_31_days_of_the_adapters_clock_are_read(
+    http: responses.RequestsMock,
+) -> None:
+    noon = datetime(2024, 4, 1, 12, tzinfo=UTC).timestamp()
+    broker = AlpacaBroker("k", "s", timeout_s=5, sleep=lambda _s: None, wall=lambda: noon)
+    http.get(ACTIVITIES, json=[])
+    assert broker.cash_activities() == []
+    assert queries(http)[0]["after"] == "2024-02-29"  # 31 days before April 1st, exclusive

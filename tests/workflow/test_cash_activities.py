@@ -53,6 +53,9 @@ def test_a_dividend_goes_to_the_books_that_held_it_in_proportion(
     holders = {b: p["SPY"] for b, p in book_positions(home).items() if p.get("SPY", 0) > 0}
     assert set(holders) == {"alpha", "beta", "trial"}
     del holders["trial"]  # virtual shares: the broker holds none of them
+    # (a dividend on a symbol the account does not hold is refused, saying so)
+    assert main(["account", "dividend", "QQQ", "0.5", "--home", str(home)]) == 1
+    assert "holds no QQQ" in capsys.readouterr().err
     # When the account is paid a dividend on SPY (as the user would make it)
     assert main(["account", "dividend", "SPY", str(RATE), "--home", str(home)]) == 0
     said = capsys.readouterr().out
