@@ -38,17 +38,22 @@ from alchemiser.ledger.port import Ledger
 from alchemiser.money import ZERO
 
 
-def holdings_before(
-    ledger: Ledger, symbol: str, day: date, books: Iterable[str]
-) -> dict[str, Decimal]:
-    """Return the shares of ``symbol`` each of ``books`` held at its last snapshot before ``day``."""
-    held: dict[str, Decimal] = {}
+def positions_before(
+    ledger: Ledger, day: date, books: Iterable[str]
+) -> dict[str, dict[str, Decimal]]:
+    """Return each of ``books``' positions at its last snapshot before ``day`` (a book
+    with none: left out)."""
+    found: dict[str, dict[str, Decimal]] = {}
     for book in books:
         snapshot = ledger.latest_snapshot(book, day - timedelta(days=1))
-        qty = snapshot.positions.get(symbol, ZERO) if snapshot is not None else ZERO
-        if qty > 0:
-            held[book] = qty
-    return held
+        if snapshot is not None and snapshot.positions:
+            found[book] = dict(snapshot.positions)
+    return found
+
+
+def holders(positions: Mapping[str, Mapping[str, Decimal]], symbol: str) -> dict[str, Decimal]:
+    """Return the books of ``positions`` that hold ``symbol``, with their shares."""
+    return {b: p[symbol] for b, p in positions.items() if p.get(symbol, ZERO) > 0}
 
 
 def dividend_transfers(

@@ -32,7 +32,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from alchemiser.books.capital_policy import decide_capital
 from alchemiser.books.config import StageConfig
-from alchemiser.books.dividends import dividend_transfers, holdings_before
+from alchemiser.books.dividends import dividend_transfers, holders, positions_before
 from alchemiser.books.opening import opening_transfers
 from alchemiser.books.shadow import shadow_books
 from alchemiser.broker.models import CashActivity, CashActivityKind
@@ -194,8 +194,11 @@ def _credit(
         [_pool_transfer(run_id, day, a) for a in activities if a.kind not in kinds]
     )
     warnings: list[str] = []
+    by_day: dict[date, dict[str, dict[str, Decimal]]] = {}  # the books' positions, read once
     for activity in (a for a in activities if a.kind in kinds):
-        held = holdings_before(ledger, activity.symbol, activity.day, owners)
+        if activity.day not in by_day:
+            by_day[activity.day] = positions_before(ledger, activity.day, owners)
+        held = holders(by_day[activity.day], activity.symbol)
         paid, said = dividend_transfers(run_id, day, activity, held)
         if ledger.record_transfers(paid):
             warnings += said  # said once, on the day it is credited
