@@ -13,7 +13,9 @@ the API's request budget (``rate_limit``). On top of that:
   failure raises TransientBrokerError and the caller looks the client_order_id up
   before any new submit (the POST may have gone through);
 - a cancel Alpaca refuses with 422 (the order filled or ended since it was last read)
-  raises OrderNotCancelableError: the caller looks the order up.
+  raises OrderNotCancelableError: the caller looks the order up;
+- the account's non-trade activities are read page by page, each page a read like any
+  other (``alpaca_activities``: alpaca-py's TradingClient has no call for them).
 """
 
 from __future__ import annotations
