@@ -97,7 +97,7 @@ def deps(tmp_path: Path) -> Any:
         ("trial", "5", "shadow"),
     ):
         ledger.put_snapshot(snapshot(book, spy, mode))
-    return SimpleNamespace(ledger=ledger, broker=broker)
+    return SimpleNamespace(ledger=ledger, broker=broker, hedge_store=None)
 
 
 def dividend(amount: str, qty: str | None = "10", ident: str = "d1") -> CashActivity:

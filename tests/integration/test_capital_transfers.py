@@ -66,7 +66,7 @@ def deps(tmp_path: Path) -> Any:
     )  # fmt: skip
     for book, cash in (("alpha", "70000"), ("beta", "30000")):
         ledger.put_snapshot(snapshot(book, cash))
-    return SimpleNamespace(ledger=ledger, broker=broker)
+    return SimpleNamespace(ledger=ledger, broker=broker, hedge_store=None)
 
 
 def last_rebalance(deps: Any, day: date | None) -> None:

@@ -63,7 +63,10 @@ def test_the_first_run_opens_the_books_cash_in_a_table_made_before(
 
     # When the next day's capital step runs on it
     settle_capital(
-        "cycle-2024-03-14-dev", DAY, STAGE, SimpleNamespace(ledger=ledger, broker=broker)
+        "cycle-2024-03-14-dev",
+        DAY,
+        STAGE,
+        SimpleNamespace(ledger=ledger, broker=broker, hedge_store=None),
     )  # type: ignore[arg-type]
 
     # Then every old item is still there, unchanged

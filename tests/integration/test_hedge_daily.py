@@ -206,3 +206,32 @@ def test_when_the_underlying_changes_the_old_hedge_is_sold_and_a_new_one_bought(
     assert opened.kind == "open" and opened.execution.filled_qty > 0
     assert [h.underlying for h in report.state.hedges] == ["QQQ"]
     assert report.marks[0].record.underlying == "QQQ"
+
+
+def test_the_hedge_never_spends_more_than_its_cash_and_says_so(
+    tmp_path: Path, history: PriceHistory
+) -> None:
+    desk = Desk(tmp_path, SimulatedOptionsMarket(history))
+    report = run_hedge_day(desk.inputs(cash=Decimal(1500)), desk.ports)
+    assert report.decision == "hedged"
+    assert report.spent_month <= Decimal(1500)
+    (clip,) = [c for c in report.clips if c.rule == "hedge cash"]
+    assert "$1,500.00 left in the hedge book's cash" in clip.detail
+    # No cash at all: nothing is bought, and the clip says why
+    empty = Desk(tmp_path / "empty", SimulatedOptionsMarket(history))
+    none = run_hedge_day(empty.inputs(cash=Decimal(0)), empty.ports)
+    assert none.decision == "no-hedge" and empty.broker.orders() == []
+    assert any("hedge cash" in reason for reason in none.reasons)
+
+
+def test_an_option_buy_beyond_the_accounts_buying_power_is_a_refusal(
+    tmp_path: Path, history: PriceHistory
+) -> None:
+    # Given an account with $300 of cash (the policy's budget allows $5,000 of premium)
+    market = SimulatedOptionsMarket(history)
+    SimulatedOptionsBroker(tmp_path / "options.sqlite3", market, initial_cash=Decimal(300))
+    desk = Desk(tmp_path, market)
+    report = run_hedge_day(desk.inputs(), desk.ports)
+    assert report.decision == "refused"
+    assert "insufficient options buying power" in report.reasons[-1]
+    assert all(o.filled_qty == 0 for o in desk.broker.orders())

@@ -13,22 +13,35 @@ book, its IV history and the order journal are loaded before and saved after eac
 as the cycle's Hedge step does; the re-run reads the book back from the store. The
 full state machine runs the hedge on three real days in
 ``tests/workflow/test_hedge_cycle.py`` (too slow for sixty).
+
+The account is one simulated account (stocks and options in one file) with a ledger: a
+book ``qqq`` holds its $1M, the hedge book is funded from it every day by PlanCycle's
+``fund_hedge`` and spends no more than that, and every day, after the hedge, Reconcile's
+``hedge_book_day`` and ``account_snapshot`` find the broker's equity equal to the books,
+the hedge book and the pool to the cent, through the roll, the fall and the expiries.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from alchemiser.books.capital_policy import CapitalPolicy, CapitalRebalance
+from alchemiser.books.config import BookConfig, StageConfig
 from alchemiser.broker.alpaca_mapping import NEW_YORK
+from alchemiser.broker.simulated import SimulatedBroker, SimulationConfig
 from alchemiser.broker.simulated_options import SimulatedOptionsBroker
 from alchemiser.broker.simulated_options_market import SimulatedOptionsMarket
+from alchemiser.cycle.hedge_book import hedge_book_day
+from alchemiser.cycle.hedge_funding import HedgeFunding, fund_hedge
+from alchemiser.cycle.snapshots import account_snapshot
 from alchemiser.execution.clock import InstantClock
 from alchemiser.hedge.book import EventKind, HedgeBookState, HedgeRecord
 from alchemiser.hedge.daily import HedgeDayInputs, HedgeDayReport, HedgePorts, run_hedge_day
@@ -37,9 +50,20 @@ from alchemiser.hedge.iv_regime import IvHistory
 from alchemiser.hedge.journal import OrderIntent
 from alchemiser.hedge.policy import Budget, HedgePolicy, HedgeTemplate, HedgeUnderlying, Protect
 from alchemiser.ledger.hedge_store import HedgeBookRecord, SQLiteHedgeStore
+from alchemiser.ledger.models import (
+    EXTERNAL,
+    HEDGE,
+    POOL,
+    AccountSnapshot,
+    Transfer,
+    TransferReason,
+)
+from alchemiser.ledger.sqlite import SQLiteLedger
 from alchemiser.market.history import PriceHistory
+from alchemiser.settings import Settings
 
 WARMUP, QUIET, FALL, AFTER = 300, 51, 2, 7  # trading days; QUIET + FALL + AFTER = 60
+OPENING = Decimal(1_000_000)
 POLICY = HedgePolicy(
     underlying=HedgeUnderlying.AUTO, template=HedgeTemplate.TAIL,
     protect=Protect(move=Decimal("-0.20"), payoff=Decimal("0.08")),
@@ -59,12 +83,31 @@ def synthetic(qqq_returns: np.ndarray) -> PriceHistory:
     )
 
 
+STAGE = StageConfig(
+    name="dev", books=(BookConfig(id="qqq", strategy="qqq.clj", share=Decimal(1)),),
+    hedge=POLICY, capital=CapitalPolicy(rebalance=CapitalRebalance.NONE),
+)  # fmt: skip
+
+
+class Closes:
+    """The market data port on one price history (closes up to a day)."""
+
+    def __init__(self, history: PriceHistory) -> None:
+        self.prices = history
+
+    def history(self, tickers: list[str], day: date) -> PriceHistory:
+        return self.prices.select(tickers).truncate(day)
+
+
 class Account:
     """$1M in the underlying plus the hedge book, run day by day through ``run_hedge_day``."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.store = SQLiteHedgeStore(folder / "ledger.sqlite3")
+        self.ledger = SQLiteLedger(folder / "ledger.sqlite3")
+        self.accounts: list[AccountSnapshot] = []
+        self.fundings: list[HedgeFunding] = []
         self.state = HedgeBookState()
         self.risky = Decimal(1_000_000)
         self.hedge_value = Decimal(0)
@@ -77,11 +120,22 @@ class Account:
         """Return the market on ``history`` and the account's broker file (kept between phases)."""
         market = SimulatedOptionsMarket(history)
         clock = InstantClock(datetime.combine(history.day(WARMUP), time(15, 45), NEW_YORK))
-        return (
-            market,
-            SimulatedOptionsBroker(self.folder / "options.sqlite3", market, clock=clock),
-            clock,
-        )
+        account = self.folder / "broker.sqlite3"
+        stocks = SimulatedBroker(account, history, SimulationConfig(initial_cash=OPENING))
+        options = SimulatedOptionsBroker(account, market, clock=clock)
+        settings = Settings.model_validate({"home": self.folder})
+        self.deps = SimpleNamespace(
+            ledger=self.ledger, broker=stocks, hedge_store=self.store, options=options,
+            settings=settings, market=Closes(history),
+        )  # fmt: skip
+        if not self.ledger.cash_accounts():
+            self.ledger.record_transfers([
+                Transfer(transfer_id="open", trading_date=history.day(WARMUP), source=EXTERNAL,
+                         destination=POOL, amount=OPENING, reason=TransferReason.OPENING),
+                Transfer(transfer_id="fund", trading_date=history.day(WARMUP), source=POOL,
+                         destination="qqq", amount=OPENING, reason=TransferReason.FUND),
+            ])  # fmt: skip
+        return market, options, clock
 
     def run(
         self,
@@ -92,7 +146,11 @@ class Account:
         market, broker, clock = desk
         day = history.day(row)
         clock.advance(datetime.combine(day, time(15, 45), NEW_YORK) - clock.now())
+        self.deps.broker.set_session(day, clock.now())
         broker.set_day(day)
+        funding = fund_hedge(f"cycle-{day}-dev", day, STAGE, self.deps)  # PlanCycle's
+        assert funding is not None
+        self.fundings.append(funding)
         self.risky *= 1 + Decimal(repr(float(daily_returns(history.column("QQQ"))[row])))
         events = len(self.state.events)
         spot = Decimal(repr(float(history.column("QQQ")[row])))
@@ -110,6 +168,7 @@ class Account:
         inputs = HedgeDayInputs(
             run_id=f"cycle-{day}-dev", today=day, policy=POLICY, nav=nav, underlying=exposure.underlying,
             equity_delta=exposure.equity_delta, spot=spot, state=self.store.load_book().state,
+            cash=funding.spendable, cash_events=funding.events,
         )  # fmt: skip
         report = self._day(inputs, broker, clock, market)
         orders = len(broker.orders())
@@ -123,6 +182,19 @@ class Account:
         self.risky += sum((e.amount for e in self.state.events[events:]), Decimal(0))
         self.reports.append(report)
         self.navs.append(nav)
+        self.reconcile(day)
+
+    def reconcile(self, day: date) -> None:
+        """Do what Reconcile does for the hedge and the account; check they add up."""
+        run_id = f"cycle-{day}-dev"
+        hedge, warnings = hedge_book_day(run_id, day, self.deps)  # type: ignore[arg-type]
+        assert warnings == [] and hedge is not None
+        transfers = self.ledger.transfers_on(day)
+        snapshot = account_snapshot(run_id, day, self.deps, transfers, False, hedge=hedge)  # type: ignore[arg-type]
+        self.ledger.put_account_snapshot(snapshot)
+        self.accounts.append(snapshot)
+        assert snapshot.difference == 0, (day, snapshot)
+        assert hedge.cash >= 0, (day, hedge)
 
     def _day(
         self,
@@ -244,3 +316,35 @@ def test_the_premium_caps_hold_on_every_purchase(
     stored = account.store.load_book()
     assert stored.state == account.state and stored.pending == ()
     assert len(stored.iv["QQQ"]) == 60
+
+
+def test_the_account_adds_up_to_the_cent_every_day_through_the_fall(
+    scenario: tuple[Account, PriceHistory, HedgeRecord],
+) -> None:
+    # Every day (asserted as each day ran): broker equity = book + hedge + pool exactly,
+    # and the hedge's cash never went below zero (it never spends more than it holds)
+    account, _, _ = scenario
+    assert len(account.accounts) == 60
+    assert all(a.difference == 0 and a.hedge is not None for a in account.accounts)
+    # The hedge was funded by the book (the pool was empty), each purchase within its cash
+    first = account.ledger.transfers_on(account.accounts[0].trading_date)
+    funding = [t for t in first if t.reason is TransferReason.HEDGE]
+    assert [(t.source, t.destination) for t in funding] == [("qqq", HEDGE)]
+    for report, funded in zip(account.reports, account.fundings, strict=True):
+        opened = [
+            e for e in report.state.events if e.kind is EventKind.OPEN and e.day == report.day
+        ]
+        assert sum(-e.amount for e in opened) <= funded.spendable + sum(
+            e.amount for e in report.state.events[funded.events :] if e.kind is not EventKind.OPEN
+        ), report.day
+    # The fall: the hedge's NAV jumps, its payoff beyond a month's budget goes to the pool
+    hedge_navs = [a.hedge.nav for a in account.accounts if a.hedge is not None]
+    assert max(hedge_navs) > 8 * hedge_navs[0]
+    returned = [
+        t
+        for a in account.accounts
+        for t in account.ledger.transfers_on(a.trading_date)
+        if t.reason is TransferReason.HEDGE and t.destination == POOL
+    ]
+    assert returned and max(t.amount for t in returned) > 10_000
+    assert account.accounts[-1].pool > 10_000

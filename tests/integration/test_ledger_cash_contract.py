@@ -12,11 +12,15 @@ from decimal import Decimal
 
 import pytest
 
+from alchemiser.books.hedge_account import post_hedge_events
 from alchemiser.broker.models import OrderSide
+from alchemiser.hedge.book import EventKind, HedgeBookState, HedgeEvent
 from alchemiser.ledger.models import (
     EXTERNAL,
+    HEDGE,
     POOL,
     AccountSnapshot,
+    HedgeBookDay,
     Transfer,
     TransferReason,
 )
@@ -101,3 +105,38 @@ def test_snapshots_and_account_snapshots_list_oldest_first(ledger: Ledger) -> No
     stored = ledger.account_snapshots()
     assert [s.trading_date for s in stored] == sorted(days)
     assert stored[0].twr_day == Decimal("0.000000000001") and stored[0].last_rebalance == DAY
+
+
+def test_the_hedge_books_cash_and_day_are_kept_as_any_account(ledger: Ledger) -> None:
+    # Given the hedge book funded by the pool and a book, and its events posted twice
+    ledger.record_transfers([
+        transfer("t1", EXTERNAL, POOL, "1000.00"),
+        transfer("h1", POOL, HEDGE, "300.00", reason=TransferReason.HEDGE),
+        transfer("h2", "gold", HEDGE, "200.00", reason=TransferReason.HEDGE),
+    ])  # fmt: skip
+    events = HedgeBookState(
+        events=(
+            HedgeEvent(day=DAY, kind=EventKind.OPEN, hedge_id="h", amount=Decimal("-450.50")),
+            HedgeEvent(day=DAY, kind=EventKind.EXPIRY, hedge_id="h", amount=Decimal("0")),
+            HedgeEvent(day=DAY, kind=EventKind.CLOSE, hedge_id="h", amount=Decimal("75.25")),
+        )
+    )
+    post_hedge_events(ledger, events, RUN)
+    post_hedge_events(ledger, events, RUN)
+    # Then its cash moved once per event that moved cash, and it is not a strategy book
+    assert ledger.cash_accounts()[HEDGE] == Decimal("124.75")
+    assert HEDGE not in ledger.book_ids()
+    reasons = sorted(t.reason.value for t in ledger.transfers_on(DAY))
+    assert reasons == ["deposit", "hedge", "hedge", "option", "option"]
+    # And the account's snapshot keeps the hedge book's day
+    hedge = HedgeBookDay(
+        cash=Decimal("124.75"), options=Decimal("380.00"), nav=Decimal("504.75"),
+        transfers=Decimal("500.00"), premium_month=Decimal("450.50"),
+        premium_year=Decimal("450.50"), twr_day=Decimal("0.0095"), twr_inception=None,
+    )  # fmt: skip
+    snap = AccountSnapshot(
+        trading_date=DAY, run_id=RUN, pool=Decimal("700.00"), nav=Decimal("1004.75"),
+        broker_equity=Decimal("1004.75"), difference=Decimal(0), hedge=hedge,
+    )  # fmt: skip
+    ledger.put_account_snapshot(snap)
+    assert ledger.account_snapshots() == [snap]

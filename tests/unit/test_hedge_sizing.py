@@ -111,10 +111,12 @@ def test_a_spread_pays_the_difference_of_its_legs_and_costs_its_net_debit() -> N
     spent=st.floats(0, 1.2),
     held=st.decimals(0, 200_000, places=2),
     options_delta=st.decimals(-1, 0, places=2),
+    cash=st.none() | st.decimals(-1_000, 100_000, places=2),
 )
 def test_spend_never_exceeds_a_cap_and_the_hedge_never_overshoots_the_delta(
     nav: Decimal, beta: Decimal, spot: int, moneyness: float, vol: float, spread: bool,
     monthly: Decimal, yearly_extra: Decimal, spent: float, held: Decimal, options_delta: Decimal,
+    cash: Decimal | None,
 ) -> None:  # fmt: skip
     budget = Budget(monthly=monthly, yearly=monthly + yearly_extra)
     strike = max(int(spot * moneyness), 1)
@@ -130,7 +132,7 @@ def test_spend_never_exceeds_a_cap_and_the_hedge_never_overshoots_the_delta(
     )
     facts = inputs(
         nav=nav, equity_delta=equity, net_delta=net, spot=Decimal(spot), held_payoff=held,
-        spent_month=spent_month, spent_year=spent_year,
+        spent_month=spent_month, spent_year=spent_year, cash=cash,
     )  # fmt: skip
     decision = size_hedge(facts, structure, PROTECT, budget, LIMITS)
     n = decision.contracts
@@ -141,6 +143,7 @@ def test_spend_never_exceeds_a_cap_and_the_hedge_never_overshoots_the_delta(
     assert spent_month + worst <= budget.monthly * nav
     assert spent_year + worst <= budget.yearly * nav
     assert worst <= LIMITS.max_position_nav * nav
+    assert cash is None or worst <= cash  # the hedge book never spends more than its cash
     hedge_delta = Decimal(repr(structure.delta)) * 100 * n * Decimal(spot)
     assert hedge_delta < 0  # puts: the account's delta goes down...
     assert net + hedge_delta >= 0  # ...and never past zero into a short

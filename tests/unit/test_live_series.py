@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
+from alchemiser.analytics.dashboard import _holdings
 from alchemiser.analytics.execution_quality import execution_page, order_quality
 from alchemiser.analytics.live_series import BookDay, LiveHistory, RunDay
 from alchemiser.broker.models import OrderSide
@@ -132,3 +134,13 @@ def test_the_execution_page_weights_by_notional() -> None:
     overall = dict(page.blocks[0].rows)  # type: ignore[union-attr]
     expected = 1001 * 10 / 2001
     assert overall["Cost vs reference close"] == f"{expected:,.1f} bps"
+
+
+def test_the_holdings_table_shows_the_hedge_books_options_apart_from_cash() -> None:
+    # Given a day whose account NAV (2,000) holds 150 of options in the hedge book
+    day = run(11, "2000", book(11, capital="1000", plan_cash="1000", equity="990", cash="0"))
+    day = replace(day, account_nav=D("2000"), hedge_options=D("150"))
+    # Then the holdings list them, and cash is what is left
+    table = _holdings(day)
+    rows = {row[0]: row[1] for row in table.rows}
+    assert rows == {"Options (hedge book)": "150.00", "Cash": "1,850.00"}

@@ -13,6 +13,7 @@ import pytest
 
 from alchemiser.broker.models import OrderSide
 from alchemiser.cycle.models import (
+    AccountOutcome,
     BookOutcome,
     BookStatus,
     BookTask,
@@ -27,7 +28,14 @@ from alchemiser.cycle.models import (
     Pnl,
     ReconcileResult,
 )
-from alchemiser.ledger.models import BookAllocation, OrderPhase, OrderState, RunRecord, RunStatus
+from alchemiser.ledger.models import (
+    BookAllocation,
+    HedgeBookDay,
+    OrderPhase,
+    OrderState,
+    RunRecord,
+    RunStatus,
+)
 from alchemiser.notify.local import build_email
 from alchemiser.reporting import RunReport, render_failure_report, render_report
 from alchemiser.reporting.document import money, positions, quantity, signed_money, weights
@@ -435,3 +443,23 @@ def test_each_cell_carries_its_columns_name_for_the_phone_layout() -> None:
     report = full_report()
     assert '<td data-label="Symbol">TQQQ</td><td data-label="Side">buy</td>' in report.html
     assert "@media (max-width:600px)" in report.html
+
+
+def test_the_hedge_book_is_reported_beside_the_pool_and_the_books() -> None:
+    # Given a day whose account holds a hedge book
+    hedge = HedgeBookDay(
+        cash=Decimal("61.00"), options=Decimal("433.50"), nav=Decimal("494.50"),
+        transfers=Decimal("500.00"), premium_month=Decimal("439.00"),
+        premium_year=Decimal("439.00"), twr_day=Decimal("-0.011"), twr_inception=Decimal("-0.011"),
+    )  # fmt: skip
+    account = AccountOutcome(
+        pool=Decimal(0), nav=Decimal("99973.67"), broker_equity=Decimal("99973.67"),
+        unexplained=Decimal(0), hedge=hedge,
+    )  # fmt: skip
+    outcome = reconciled([TECH], account=account)
+    report = render_report(cycle_plan(), order_plan(), outcome, data_source=DATA)
+    # Then both parts show its NAV, cash, options, funding, premium and returns
+    for part in (report.text, plain(report.html)):
+        assert "Hedge book" in part and "NAV (pool + books + hedge)" in part
+    row = "<td>$494.50</td><td>$61.00</td><td>$433.50</td><td>+$500.00</td><td>$439.00</td>"
+    assert row in plain(report.html)

@@ -26,6 +26,7 @@ def test_a_deposit_reaches_the_pool_at_the_next_run_and_books_shows_it(
     for book in ("nuclear", "tech-momentum", "klm-ensemble"):
         assert f"{book} [live] NAV $" in shown
     assert "pool $0.00" in shown
+    assert "hedge [options] NAV $" in shown and "funded by the pool and the books" in shown
 
     # When the user deposits, and tries to withdraw more than the account holds
     assert main(["account", "deposit", "2500", "--home", str(home)]) == 0
@@ -35,12 +36,17 @@ def test_a_deposit_reaches_the_pool_at_the_next_run_and_books_shows_it(
     assert main(["account", "deposit", "12.345", "--home", str(home)]) == 1
     assert "whole cents" in capsys.readouterr().err
 
-    # Then the next run credits the pool, as a flow of the account, not a book's return
+    # Then the next run credits the pool, as a flow of the account, not a book's return;
+    # the hedge book's top-up to its monthly budget comes from the pool first
     _, summary = cycle(date(2024, 3, 12))
-    assert summary["pool"] == "2500.00" and summary["account"]["flows"] == "2500.00"
+    hedge = summary["account"]["hedge"]
+    topped_up = Decimal(hedge["transfers"])
+    assert topped_up > 0 and Decimal(summary["pool"]) + topped_up == Decimal("2500.00")
+    assert summary["account"]["flows"] == "2500.00"
     assert main(["books", "--home", str(home), "--json"]) == 0
     view = json.loads(capsys.readouterr().out)
-    assert view["pool"] == "2500.00"
+    assert view["pool"] == summary["pool"]
+    assert view["hedge"]["nav"] == hedge["nav"]
     assert {b["book_id"] for b in view["books"]} == {"nuclear", "tech-momentum", "klm-ensemble"}
 
     # and the series the dashboard reads have one point per day

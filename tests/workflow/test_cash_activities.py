@@ -99,7 +99,7 @@ def test_cash_nothing_explains_is_an_explicit_unexplained_line_in_the_json_and_r
     # Then no account's cash took it: the run's JSON shows the gap and names the activity
     assert summary["account"]["unexplained"] == "12.50"
     assert any(f"sim-{number}" in w and "credited to no one" in w for w in summary["warnings"])
-    assert any("differs from the books and the pool" in w for w in summary["warnings"])
+    assert any("unexplained: the broker's equity" in w for w in summary["warnings"])
     # and the report's Pool and NAV table has it as its own column
     report = Path(summary["report"]).read_text()
     assert "Unexplained" in report and "+$12.50" in report

@@ -49,7 +49,7 @@ def outcome(home: Path) -> tuple[object, ...]:
         for r in ledger.runs("dev")
         for f in ledger.fills(r.run_id)
     )
-    options = SimulatedOptionsBroker(home / "options.sqlite3", SimulatedOptionsMarket(all_prices()))
+    options = SimulatedOptionsBroker(home / "broker.sqlite3", SimulatedOptionsMarket(all_prices()))
     option_orders = sorted((o.client_order_id, o.filled_qty) for o in options.orders())
     hedge = SQLiteHedgeStore(home / "ledger.sqlite3").load_book().state
     return broker_orders(home), book_positions(home), fills, option_orders, hedge

@@ -55,8 +55,8 @@ def test_the_readme_commands_in_order_then_three_real_days_say_what_happened(
     # (on the 18th nuclear's drift is inside its cost reserve: it stays on target)
     for day, nuclear in (("2024-03-15", "traded"), ("2024-03-18", "on_target")):
         _, later = run_json(capsys, "--date", day, "--data", PRICES)
-        # Then each book says what happened, every order filled, and the books and the
-        # pool add up to the broker's equity
+        # Then each book says what happened, every order filled, and the books, the
+        # hedge book and the pool add up to the broker's equity
         assert books(later) == {
             "nuclear": nuclear, "tech-momentum": "on_target", "klm-ensemble": "held",
         }  # fmt: skip

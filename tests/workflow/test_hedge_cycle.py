@@ -2,14 +2,17 @@
 
 Three consecutive trading days through ``alchemiser run``'s machinery: the hedge is
 bought on the first, a re-run of a day places no option order, the second day marks
-it, and the hedge kill switch set from the command line places nothing and says why. (The 60-day path with a fall
+it, and the hedge kill switch set from the command line places nothing and says why.
+Every day the broker's equity is the books, the hedge book and the pool to the cent. (The 60-day path with a fall
 is ``tests/integration/test_hedge_scenario.py``, which drives the hedge day directly.)
 """
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,8 +27,21 @@ DAYS = (date(2024, 3, 14), date(2024, 3, 15), date(2024, 3, 19))
 
 
 def option_orders(home: Path) -> list[tuple[str, int]]:
-    broker = SimulatedOptionsBroker(home / "options.sqlite3", SimulatedOptionsMarket(all_prices()))
+    broker = SimulatedOptionsBroker(home / "broker.sqlite3", SimulatedOptionsMarket(all_prices()))
     return sorted((o.client_order_id, o.filled_qty) for o in broker.orders())
+
+
+def adds_up(summary: dict[str, Any]) -> None:
+    """Broker equity = books + hedge book + pool to the cent; the hedge holds its put."""
+    account = summary["account"]
+    assert account["unexplained"] == "0.00" and account["nav"] == account["broker_equity"]
+    hedge = account["hedge"]
+    assert Decimal(hedge["options"]) > 0 and Decimal(hedge["cash"]) >= 0
+    assert Decimal(hedge["nav"]) == Decimal(hedge["cash"]) + Decimal(hedge["options"])
+    # (each book's NAV is rounded to the cent alone, the account's once: a cent a book)
+    books = sum((Decimal(b["nav"]) for b in summary["books"]), Decimal(0))
+    total = books + Decimal(hedge["nav"]) + Decimal(account["pool"])
+    assert abs(total - Decimal(account["nav"])) <= Decimal("0.01") * len(summary["books"])
 
 
 def test_the_hedge_is_bought_held_and_never_repeated_across_days(
@@ -35,6 +51,7 @@ def test_the_hedge_is_bought_held_and_never_repeated_across_days(
     # Day 1: the hedge branch buys the policy's put
     _, summary = cycle(DAYS[0])
     assert summary["hedge"]["decision"] == "hedged"
+    adds_up(summary)
     first = option_orders(home)
     assert first and all(cid.startswith(f"cycle-{DAYS[0]}-dev-h-o-") for cid, _ in first)
     # A re-run of the day sends no option order and books nothing twice
@@ -45,6 +62,7 @@ def test_the_hedge_is_bought_held_and_never_repeated_across_days(
     # Day 2: the held hedge is marked (the drills crash Hedge: tests/workflow/test_drills.py)
     _, finished = cycle(DAYS[1])
     assert finished["status"] == "SUCCEEDED"
+    adds_up(finished)
     assert finished["hedge"]["decision"] in {"no-hedge", "hedged"}
     assert finished["hedge"]["positions"], "the day-1 hedge is marked on day 2"
 
@@ -56,6 +74,9 @@ def test_the_hedge_is_bought_held_and_never_repeated_across_days(
     assert halted["status"] == "SUCCEEDED" and halted["orders"], "the books still trade"
     assert halted["hedge"]["decision"] == "refused"
     assert halted["hedge"]["reasons"] == ["halted: the hedge kill switch is on: vol spike"]
+    # the hedge's spare cash went back to the pool; its put is still counted
+    assert halted["account"]["hedge"]["cash"] == "0.00"
+    adds_up(halted)
     assert option_orders(home) == before
     book = SQLiteHedgeStore(home / "ledger.sqlite3").load_book()
     assert [s.day for s in book.snapshots] == list(DAYS[:2])

@@ -88,7 +88,11 @@ def _holdings(day: RunDay) -> Table:
         for symbol, value in sorted(values.items(), key=lambda item: -item[1])
         if value
     ]
-    cash = nav - sum(values.values(), Decimal(0))
+    options = day.hedge_options
+    if options:
+        share = percent(float(options / nav)) if nav else "—"
+        rows.append(("Options (hedge book)", f"{options:,.2f}", share))
+    cash = nav - sum(values.values(), Decimal(0)) - options
     rows.append(("Cash", f"{cash:,.2f}", percent(float(cash / nav)) if nav else "—"))
     return Table(
         f"Holdings after the run of {day.trading_date}",

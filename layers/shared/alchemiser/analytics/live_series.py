@@ -72,7 +72,8 @@ class RunDay:
     orders: tuple[OrderRecord, ...]
     fills: tuple[FillRecord, ...]  # per book
     warnings: tuple[str, ...]
-    account_nav: Decimal | None = None  # live NAVs + pool, from Reconcile (books own cash)
+    account_nav: Decimal | None = None  # live NAVs + hedge + pool, from Reconcile
+    hedge_options: Decimal = ZERO  # the hedge book's contracts at mid (in account_nav)
 
     @property
     def nav(self) -> Decimal:
@@ -202,7 +203,13 @@ def _load_run(run: RunRecord, ledger: Ledger, store: ObjectStore) -> RunDay | No
         fills=tuple(ledger.fills(run.run_id)),
         warnings=tuple(reconciled.warnings),
         account_nav=reconciled.account.nav if reconciled.account is not None else None,
+        hedge_options=_hedge_options(reconciled),
     )
+
+
+def _hedge_options(reconciled: ReconcileResult) -> Decimal:
+    account = reconciled.account
+    return account.hedge.options if account is not None and account.hedge is not None else ZERO
 
 
 def _book_day(

@@ -6,13 +6,17 @@ A day's return takes the capital moved in or out as a flow, not as performance:
 
 A capital transfer decided by the cycle before it trades (a new book's funding, a
 capital rebalance, the opening of the books' cash) is a start-of-day flow; a retired
-book giving its cash back to the pool after it is flat is an end-of-day flow. A
-**dividend** paid to a book on what it held is its **performance**, never a flow: it
-earned it (``BOOK_PERFORMANCE``). For the account, deposits and withdrawals are the
-flows (start of day: the cycle reads them before it trades); fees, interest and
-dividends are performance. Every transfer reason is exactly one of these to a book
-(``BOOK_FLOWS``, ``BOOK_PERFORMANCE``, or ``POOL_ONLY``: moves that never touch a
-book). The return since inception chains the daily returns: ``prod(1 + r_t) - 1``.
+book giving its cash back to the pool after it is flat is an end-of-day flow. The hedge
+book's funding (``HEDGE``: decided in PlanCycle) is a start-of-day flow of the books
+that pay it and of the hedge book: a book's NAV falls by its part of the hedge's cost,
+and that is not its strategy's performance; the hedge's premium and proceeds
+(``OPTION``) are the hedge book's performance. A **dividend** paid to a book on what it
+held is its **performance**, never a flow: it earned it. For the account, deposits and
+withdrawals are the flows (start of day: the cycle reads them before it trades); fees,
+interest and dividends are performance. Every transfer reason is exactly one of these
+to a book (``BOOK_FLOWS``, ``BOOK_PERFORMANCE``, or ``POOL_ONLY``: moves that never
+touch a book). The return since inception chains the daily returns:
+``prod(1 + r_t) - 1``.
 
 Returns begin when a book (or the account) first has a base: a new book on the day it
 is funded; a book of a ledger upgraded from before books kept their own cash on the day
@@ -41,11 +45,12 @@ START_OF_DAY = frozenset(
         TransferReason.FUND,
         TransferReason.SCHEDULED,
         TransferReason.DRIFT,
+        TransferReason.HEDGE,
     }
 )
 END_OF_DAY = frozenset({TransferReason.RETIRE})
 BOOK_FLOWS = START_OF_DAY | END_OF_DAY
-BOOK_PERFORMANCE = frozenset({TransferReason.DIVIDEND})
+BOOK_PERFORMANCE = frozenset({TransferReason.DIVIDEND, TransferReason.OPTION})
 POOL_ONLY = frozenset(
     {
         TransferReason.DEPOSIT,
@@ -89,7 +94,7 @@ def book_flows(book_id: str, transfers: Iterable[Transfer]) -> tuple[Decimal, De
             start += signed
         elif t.reason in END_OF_DAY:
             end += signed
-        # else a dividend (BOOK_PERFORMANCE): in the NAV, not taken out as a flow
+        # else a dividend or an option cash flow (BOOK_PERFORMANCE): in the NAV, not a flow
     return start, end
 
 

@@ -2,7 +2,8 @@
 
 Per book (configured, or still in the ledger: retired until flat): its mode, NAV, cash,
 positions, return since inception and since the last capital rebalance, and its share
-of the account against its target; then the pool and the account.
+of the account against its target; then the hedge book (NAV, cash, options, premium,
+returns: ``alchemiser.books.hedge_account``), the pool and the account.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 
 from alchemiser.ledger.lots import positions_of
-from alchemiser.ledger.models import POOL, BookSnapshot
+from alchemiser.ledger.models import HEDGE, POOL, AccountSnapshot, BookSnapshot
 from alchemiser.ledger.port import Ledger
 from alchemiser.money import ZERO
 
@@ -35,8 +36,22 @@ class BookStanding:
 
 
 @dataclass(frozen=True)
+class HedgeStanding:
+    """The hedge book as of the last account snapshot (cash as the ledger has it now)."""
+
+    as_of: date
+    nav: Decimal
+    cash: Decimal
+    options: Decimal  # its contracts at that day's mids
+    premium_month: Decimal
+    premium_year: Decimal
+    twr_inception: Decimal | None
+    share: Decimal | None  # of the account's NAV
+
+
+@dataclass(frozen=True)
 class AccountStanding:
-    """The books, the pool and the account as of the last account snapshot."""
+    """The books, the hedge book, the pool and the account as of the last account snapshot."""
 
     books: list[BookStanding]
     pool: Decimal
@@ -45,6 +60,7 @@ class AccountStanding:
     twr_inception: Decimal | None
     last_rebalance: date | None
     unexplained: Decimal | None
+    hedge: HedgeStanding | None = None  # None: the account has never had a hedge book
 
 
 def _since(snapshots: list[BookSnapshot], start: date | None) -> Decimal | None:
@@ -100,7 +116,22 @@ def standing(ledger: Ledger, targets: Mapping[str, Decimal]) -> AccountStanding:
         twr_inception=account.twr_inception if account is not None else None,
         last_rebalance=last_rebalance,
         unexplained=account.difference if account is not None else None,
+        hedge=_hedge(account, accounts),
     )
+
+
+def _hedge(
+    account: AccountSnapshot | None, accounts: Mapping[str, Decimal]
+) -> HedgeStanding | None:
+    day = account.hedge if account is not None else None
+    if account is None or day is None:
+        return None
+    return HedgeStanding(
+        as_of=account.trading_date, nav=day.nav, cash=accounts.get(HEDGE, day.cash),
+        options=day.options, premium_month=day.premium_month, premium_year=day.premium_year,
+        twr_inception=day.twr_inception,
+        share=day.nav / account.nav if account.nav > 0 else None,
+    )  # fmt: skip
 
 
 def _is_shadow(snapshot: BookSnapshot | None) -> bool:
@@ -121,6 +152,15 @@ def render_standing(view: AccountStanding) -> str:
             f"{b.as_of or 'no run yet'}; return since inception {_pct(b.twr_inception)}, "
             f"since the last capital rebalance {_pct(b.twr_since_rebalance)}; share {share} "
             f"({target}); positions: {held}"
+        )
+    h = view.hedge
+    if h is not None:
+        share = "n/a" if h.share is None else f"{h.share:.1%}"
+        lines.append(
+            f"hedge [options] NAV ${h.nav:,.2f} (cash ${h.cash:,.2f}, options ${h.options:,.2f}) "
+            f"as of {h.as_of}; premium ${h.premium_month:,.2f} this month, "
+            f"${h.premium_year:,.2f} in 12 months; return since inception "
+            f"{_pct(h.twr_inception)}; share {share} (funded by the pool and the books)"
         )
     lines.append(f"pool ${view.pool:,.2f} (cash no book has been given)")
     if view.nav is not None:

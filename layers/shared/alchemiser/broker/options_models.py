@@ -9,10 +9,11 @@ put expiring 2026-09-18 at strike 440.000 (strike x 1000 in eight digits).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -172,6 +173,23 @@ class OptionLegFill(_Frozen):
 
 
 ContractCount = Annotated[int, Field(ge=0)]
+
+
+class _HasSide(Protocol):
+    @property
+    def side(self) -> OrderSide: ...
+
+
+def option_debit(legs: Sequence[_HasSide], units: int, limit_price: Decimal) -> Decimal:
+    """Return the most cash ``units`` of an order can pay at ``limit_price`` (0: a credit).
+
+    One leg pays when it buys; several legs pay when their net limit is a debit (> 0).
+    """
+    single = len(legs) == 1
+    paying = legs[0].side is OrderSide.BUY if single else limit_price > 0
+    if not paying or units <= 0:
+        return Decimal(0)
+    return (abs(limit_price) * units * CONTRACT_MULTIPLIER).quantize(Decimal("0.01"))
 
 
 class OptionOrder(_Frozen):

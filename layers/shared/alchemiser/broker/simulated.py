@@ -24,7 +24,7 @@ import math
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from uuid import NAMESPACE_URL, uuid5
 
 from alchemiser.broker.alpaca_mapping import (
@@ -55,6 +55,7 @@ from alchemiser.broker.models import (
     Quote,
     TradingSession,
 )
+from alchemiser.broker.option_marks import options_value
 from alchemiser.broker.simulated_cash import cash_activities, move_cash, pay_dividend
 from alchemiser.broker.simulated_market import (
     PriceBook,
@@ -70,6 +71,9 @@ from alchemiser.broker.ticks import PENNY
 from alchemiser.errors import DataError
 from alchemiser.market.history import PriceHistory
 from alchemiser.money import round_down, to_cents, to_decimal
+
+if TYPE_CHECKING:  # imported when an option is held: the market model needs numpy's pricing
+    from alchemiser.broker.simulated_options_market import SimulatedOptionsMarket
 
 _ID_NAMESPACE = uuid5(NAMESPACE_URL, "alchemiser/simulated-broker/orders")
 
@@ -107,6 +111,7 @@ class SimulatedBroker:
         self._config = config or SimulationConfig()
         self._columns = dict(market.ticker_index)
         self._clock = clock
+        self._options_market: SimulatedOptionsMarket | None = None  # marks held options
         self._store = SimulatedStore(
             Path(path), self._config.initial_cash, self._config.busy_timeout_s
         )
@@ -175,14 +180,29 @@ class SimulatedBroker:
     # -- Broker: account and market -------------------------------------------------------
 
     def account(self) -> Account:
+        """Return cash, buying power and equity: cash + stocks at the day's closes + the
+        option positions at the day's mids (``option_marks``), as Alpaca's equity counts
+        the account's option positions at their market value."""
         with self._store.read() as tx:
             day, _, row = self._current(tx)
             cash, holdings = tx.state().cash, tx.holdings()
+            contracts = tx.option_holdings()
             reserved_cash, _ = tx.reservations(lambda s: self._buy_price(s, row))
         value = sum(
             (to_cents(h.qty * self._held_mark(h.symbol, row, day)) for h in holdings), Decimal(0)
         )
+        if contracts:
+            marks = self._option_marks(contracts, day)
+            value += options_value(contracts, marks)
         return Account(equity=cash + value, cash=cash, buying_power=cash - reserved_cash)
+
+    def _option_marks(self, contracts: dict[str, int], day: date) -> dict[str, Decimal]:
+        """Return each held contract's mark today (``SimulatedOptionsMarket.marks``)."""
+        if self._options_market is None:
+            from alchemiser.broker.simulated_options_market import SimulatedOptionsMarket
+
+            self._options_market = SimulatedOptionsMarket(self._market)
+        return self._options_market.marks(contracts, day)
 
     def positions(self) -> list[Position]:
         with self._store.read() as tx:

@@ -13,9 +13,15 @@ Orders (DAY limits only, whole contracts, one leg or a 2-4 leg combination):
 * Refused (recorded as ``rejected``, raising OrderRejectedError): a contract not
   quoted today (unknown, expired, no data), a limit off the cent, a single-leg
   ``sell_to_open`` (no naked shorts), a close of more than is held, a symbol in
-  ``reject_symbols``.
+  ``reject_symbols``, a debit beyond the account's buying power (its cash less what
+  open stock buys and option debits hold, as Alpaca's options buying power).
 * Moving to a later day settles every contract that expired before it at intrinsic
   value on its expiry day's close (cash in for longs, out for shorts).
+
+The options live in the simulated account's file (``path``: the stock broker's
+``broker.sqlite3``): premium and settlements move the one account's cash, and the
+account's equity counts the option positions at the day's mids
+(``SimulatedBroker.account``).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alchemiser.broker.alpaca_mapping import NEW_YORK
 from alchemiser.broker.errors import BrokerError, OrderNotCancelableError, OrderRejectedError
 from alchemiser.broker.models import OrderStatus
+from alchemiser.broker.option_marks import quote_mid
 from alchemiser.broker.options_models import (
     OptionContract,
     OptionLegFill,
@@ -40,11 +47,13 @@ from alchemiser.broker.options_models import (
     OptionRight,
     OptionSnapshot,
     PositionIntent,
+    option_debit,
     parse_occ,
 )
 from alchemiser.broker.simulated import TimeSource
 from alchemiser.broker.simulated_options_market import ModelQuote, SimulatedOptionsMarket
 from alchemiser.broker.simulated_options_store import (
+    DEFAULT_CASH,
     OptionCashFlow,
     OptionsStore,
     OptionsTransaction,
@@ -75,11 +84,14 @@ class SimulatedOptionsBroker:
         config: OptionsSimulationConfig | None = None,
         *,
         clock: TimeSource | None = None,
+        initial_cash: Decimal = DEFAULT_CASH,
     ) -> None:
+        """Open the options of the simulated account at ``path`` (created with
+        ``initial_cash`` when no broker opened it first)."""
         self.market = market
         self.config = config or OptionsSimulationConfig()
         self._clock = clock
-        self._store = OptionsStore(Path(path))
+        self._store = OptionsStore(Path(path), initial_cash)
 
     # -- the day ----------------------------------------------------------------------------
 
@@ -162,7 +174,7 @@ class SimulatedOptionsBroker:
         marked = []
         for position in held:
             quote = self.market.quote(position.symbol, day)
-            price = Decimal(repr(quote.mid)).quantize(_LEG_PLACES) if quote else None
+            price = quote_mid(quote.bid, quote.ask) if quote else None
             marked.append(position.model_copy(update={"current_price": price}))
         return marked
 
@@ -258,7 +270,22 @@ class SimulatedOptionsBroker:
                 return f"cannot sell_to_close {contracts} {leg.symbol}: {max(held, 0)} held long"
             if leg.intent is PositionIntent.BUY_TO_CLOSE and contracts > -held:
                 return f"cannot buy_to_close {contracts} {leg.symbol}: {max(-held, 0)} held short"
-        return ""
+        return self._buying_power_refusal(tx, request)
+
+    def _buying_power_refusal(self, tx: OptionsTransaction, request: OptionOrderRequest) -> str:
+        """Refuse a debit beyond the cash that open orders do not hold ("" when it fits)."""
+        debit = option_debit(request.legs, request.qty, request.limit_price)
+        if debit == 0:
+            return ""
+        reserved, cash = self._store.reserved_and_cash(tx)
+        power = cash - reserved
+        if debit <= power:
+            return ""
+        legs = ", ".join(leg.symbol for leg in request.legs)
+        return (
+            f"insufficient options buying power for {request.qty} x {legs} at "
+            f"{request.limit_price}: needs ${debit:,.2f}, has ${power:,.2f}"
+        )
 
     def _units(self, qty: int) -> int:
         return int((Decimal(qty) * self.config.partial_fill_ratio).to_integral_value(ROUND_FLOOR))
@@ -298,6 +325,9 @@ def _fill(
     price = min(limit, net_far)
     share = (price - net_mid) / (net_far - net_mid) if net_far != net_mid else Decimal(0)
     legs = [(m + share * (f - m)).quantize(_LEG_PLACES) for m, f in zip(mids, fars, strict=True)]
+    if len(legs) > 1:  # the last leg takes the rounding: the legs' cash adds up to the net's
+        rest = sum((s * p for s, p in zip(signs[:-1], legs[:-1], strict=True)), Decimal(0))
+        legs[-1] = ((price - rest) / signs[-1]).quantize(_LEG_PLACES)
     return flip * price, legs
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -35,6 +36,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from alchemiser.broker.option_marks import quote_mid
 from alchemiser.broker.options_models import (
     CONTRACT_MULTIPLIER,
     Greeks,
@@ -45,6 +47,7 @@ from alchemiser.broker.options_models import (
     parse_occ,
 )
 from alchemiser.broker.simulated_market import next_exchange_day
+from alchemiser.errors import DataError
 from alchemiser.hedge.pricing import black_scholes, years_between
 from alchemiser.market.history import FloatArray, PriceHistory
 from alchemiser.money import CENT, to_decimal
@@ -241,6 +244,22 @@ class SimulatedOptionsMarket:
             implied_vol=quote.implied_vol,
             greeks=quote.greeks,
         )
+
+    def marks(self, symbols: Iterable[str], day: date) -> dict[str, Decimal]:
+        """Return each contract's mark on ``day``: its quote's mid (``option_marks``), or,
+        expired and not yet settled, its settlement value; raise DataError without either."""
+        marks: dict[str, Decimal] = {}
+        for symbol in symbols:
+            quote = self.quote(symbol, day)
+            expiry = parse_occ(symbol).expiry
+            if quote is not None:
+                marks[symbol] = quote_mid(quote.bid, quote.ask)
+            elif expiry < day:
+                settled = self.history.day(self.history.index_on_or_before(expiry))
+                marks[symbol] = self.settlement_value(symbol, settled)
+            else:
+                raise DataError(f"no quote for held option {symbol} on {day}: cannot value it")
+        return marks
 
     def settlement_value(self, symbol: str, day: date) -> Decimal:
         """Return the intrinsic value per share of ``symbol`` at ``day``'s close."""

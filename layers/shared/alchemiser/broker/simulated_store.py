@@ -1,6 +1,10 @@
 """SQLite storage of the simulated broker: cash, holdings, orders, fills and the session.
 
-One file holds one simulated account and survives between runs and processes. Every
+One file holds one simulated account and survives between runs and processes: its
+stocks and, since schema version 2, its options (the ``option_*`` tables, read and
+written by ``simulated_options_store``), so that option premium, close proceeds and
+expiry settlements move the same cash as stock fills, in the same transaction as the
+option trade (a file of version 1 is upgraded in place when opened). Every
 call opens its own connection (never shared across threads), the database runs in WAL
 mode with a busy timeout, and writers take the lock up front (``BEGIN IMMEDIATE``) so
 that two threads submitting orders at once serialise instead of overspending cash.
@@ -20,10 +24,11 @@ from pathlib import Path
 
 from alchemiser.broker.errors import BrokerError
 from alchemiser.broker.models import CashActivity, CashActivityKind, Order, OrderSide, OrderStatus
+from alchemiser.broker.options_models import OptionOrder, option_debit
 from alchemiser.money import to_cents
 from alchemiser.sqlite_db import connect, execute_waiting, transaction
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the option tables (one account for stocks and options)
 _AVG_PLACES = Decimal("1e-10")  # average entry prices: exact enough, no 28-digit tails
 
 _SCHEMA = """
@@ -66,6 +71,29 @@ CREATE TABLE IF NOT EXISTS activities (
     symbol TEXT NOT NULL DEFAULT '',
     qty TEXT,
     per_share TEXT
+);
+CREATE TABLE IF NOT EXISTS option_market (id INTEGER PRIMARY KEY CHECK (id = 1), day TEXT);
+CREATE TABLE IF NOT EXISTS option_orders (
+    id TEXT PRIMARY KEY,
+    client_order_id TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    day TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS option_positions (
+    symbol TEXT PRIMARY KEY,
+    qty INTEGER NOT NULL,
+    avg_entry_price TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS option_cash_flows (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    day TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    qty INTEGER NOT NULL,
+    price TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    order_id TEXT
 );
 """
 # Columns added to a table after files of it existed: (table, column, definition).
@@ -112,6 +140,11 @@ class StoreTransaction:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """Return the transaction's connection (the option tables share it)."""
+        return self._conn
 
     def state(self) -> AccountState:
         row = self._conn.execute(
@@ -225,9 +258,10 @@ class StoreTransaction:
         """Return the cash held by open buys and, per symbol, the quantity held by open sells.
 
         An open buy holds its remaining qty at its limit (a market order at its average
-        fill price, else at ``price_of`` its symbol).
+        fill price, else at ``price_of`` its symbol); an open option order that pays a net
+        debit holds its remaining units at its limit (``option_reservations``).
         """
-        cash, qty = Decimal(0), defaultdict[str, Decimal](Decimal)
+        cash, qty = self.option_reservations(), defaultdict[str, Decimal](Decimal)
         for order, _ in self.open_orders():
             if order.side is OrderSide.SELL:
                 qty[order.symbol] += order.remaining
@@ -235,6 +269,24 @@ class StoreTransaction:
             price = order.limit_price or order.filled_avg_price or price_of(order.symbol)
             cash += to_cents(order.remaining * price) if price is not None else Decimal(0)
         return cash, qty
+
+    def option_holdings(self) -> dict[str, int]:
+        """Return the option contracts held, by symbol (signed: + long, - short)."""
+        rows = self._conn.execute(
+            "SELECT symbol, qty FROM option_positions WHERE qty != 0 ORDER BY symbol"
+        ).fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def option_reservations(self) -> Decimal:
+        """Return the cash held by open option orders that pay (a net debit at their limit)."""
+        marks = ", ".join("?" * len(_OPEN))
+        rows = self._conn.execute(
+            f"SELECT body FROM option_orders WHERE status IN ({marks})", _OPEN
+        ).fetchall()
+        orders = [OptionOrder.model_validate_json(r[0]) for r in rows]
+        return sum(
+            (option_debit(o.legs, o.qty - o.filled_qty, o.limit_price) for o in orders), Decimal(0)
+        )
 
     def _record_fill(
         self, order: Order, qty: Decimal, price: Decimal, day: date, at: datetime
@@ -320,7 +372,7 @@ class SimulatedStore:
             execute_waiting(conn, "PRAGMA journal_mode = WAL", self._what)
             with transaction(conn, self._what):
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version not in (0, SCHEMA_VERSION):
+                if version not in (0, 1, SCHEMA_VERSION):  # 1: upgraded in place
                     raise BrokerError(
                         f"simulated broker file {path} has schema version {version}, "
                         f"expected {SCHEMA_VERSION}: move it aside to start a new account"
@@ -333,6 +385,7 @@ class SimulatedStore:
                 conn.execute(
                     "INSERT OR IGNORE INTO account (id, cash) VALUES (1, ?)", (str(initial_cash),)
                 )
+                conn.execute("INSERT OR IGNORE INTO option_market (id, day) VALUES (1, NULL)")
 
     @contextmanager
     def read(self) -> Iterator[StoreTransaction]:

@@ -66,6 +66,9 @@ class DaySetup(BaseModel):
     data_source: str
     warnings: list[str] = []
     rebalanced: bool = False  # the capital policy rebalanced today (alchemiser.cycle.capital)
+    hedge_cash: Decimal | None = None  # the hedge book's cash after PlanCycle's funding
+    hedge_spendable: Decimal | None = None  # what the Hedge step may spend of it today
+    hedge_events: int = 0  # the hedge book's events that cash includes (a prefix)
 
 
 def setup_key(run_id: str) -> str:

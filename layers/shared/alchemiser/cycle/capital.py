@@ -12,9 +12,11 @@ idempotent by transfer id, so an attempt that dies half-way is finished by the n
    held (``alchemiser.books.dividends``). Each activity once, dated the trading day that
    first sees it. An activity of a type the books do not account for is credited to no
    one: it is named in the run's warnings and stays in the "unexplained" line.
-3. **Retired books** (the ledger knows them, the stage's configuration does not) are
+3. **The hedge book's funding** (``alchemiser.cycle.hedge_funding``): its cash topped
+   up to what its policy may spend before the next run, from the pool, then the books.
+4. **Retired books** (the ledger knows them, the stage's configuration does not) are
    exited by their own plan; one that is flat gives its cash back to the pool.
-4. **The capital policy** (``alchemiser.books.capital_policy.decide_capital``) on each
+5. **The capital policy** (``alchemiser.books.capital_policy.decide_capital``) on each
    live book's NAV at its last snapshot's prices and the pool: new books are funded,
    a due capital rebalance moves every book back to its target share. Decided once
    per run (an attempt that finds this run's capital transfers reuses them).
@@ -36,6 +38,7 @@ from alchemiser.books.dividends import dividend_transfers, holders, positions_be
 from alchemiser.books.opening import opening_transfers
 from alchemiser.books.shadow import shadow_books
 from alchemiser.broker.models import CashActivity, CashActivityKind
+from alchemiser.cycle.hedge_funding import HedgeFunding, fund_hedge
 from alchemiser.ledger.models import EXTERNAL, POOL, Transfer, TransferReason
 from alchemiser.ledger.port import Ledger
 from alchemiser.money import CENT, ZERO
@@ -59,6 +62,7 @@ class CapitalDay:
     retired: list[str]
     rebalanced: bool
     warnings: list[str]
+    hedge: HedgeFunding | None = None  # the hedge book's cash (alchemiser.cycle.hedge_funding)
 
 
 def settle_capital(
@@ -83,6 +87,7 @@ def settle_capital(
         _open(run_id, day, activities, deps)
     warnings = [_not_credited(a) for a in activities if a.kind is CashActivityKind.OTHER]
     warnings += _credit(run_id, day, credited, ledger, stage)
+    hedge = fund_hedge(run_id, day, stage, deps, retry=bool(retry))
     configured = {b.id for b in stage.books}
     retired = retired_books(ledger, configured)
     rebalanced = False
@@ -96,7 +101,8 @@ def settle_capital(
         cash={b: accounts.get(b, ZERO) for b in [*configured, *retired]},
         retired=[b for b in retired if ledger.open_lots(b)],
         rebalanced=rebalanced,
-        warnings=warnings,
+        warnings=warnings + (hedge.warnings if hedge else []),
+        hedge=hedge,
     )
 
 

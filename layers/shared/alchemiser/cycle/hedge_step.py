@@ -176,6 +176,7 @@ class _HedgeRun:
             underlying=exposure.underlying if exposure else "",
             equity_delta=exposure.equity_delta if exposure else Decimal(0),
             spot=exposure.spot if exposure else Decimal(0), state=state, halt_reason=halt,
+            cash=self.day.hedge_spendable, cash_events=self.day.hedge_events,
         )  # fmt: skip
 
     def _ports(self) -> HedgePorts:

@@ -15,7 +15,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from alchemiser.broker.models import OrderSide
-from alchemiser.ledger.models import BookAllocation, OrderPhase, OrderState
+from alchemiser.ledger.models import BookAllocation, HedgeBookDay, OrderPhase, OrderState
 
 RUN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"
 
@@ -84,6 +84,12 @@ class CyclePlan(_State):
     books: list[BookTask] = Field(default_factory=list)
     data_source: str = ""
     warnings: list[str] = Field(default_factory=list)
+    # The hedge book (alchemiser.cycle.hedge_funding): its cash after PlanCycle, what the
+    # Hedge step may spend of it (None: no cash cap) and how many of its events that
+    # cash includes (the events after them moved cash since).
+    hedge_cash: Decimal | None = None
+    hedge_spendable: Decimal | None = None
+    hedge_events: int = 0
 
 
 # -- EvaluateBook ----------------------------------------------------------------------
@@ -259,6 +265,7 @@ class AccountOutcome(_State):
     twr_day: Decimal | None = None
     twr_inception: Decimal | None = None
     transfers: list[str] = Field(default_factory=list)  # the day's transfers, in words
+    hedge: HedgeBookDay | None = None  # the hedge book (None: the account never had one)
 
 
 class DriftLine(_State):

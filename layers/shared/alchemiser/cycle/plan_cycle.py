@@ -80,6 +80,9 @@ def plan_cycle(
         books=[b.model_copy(update={"blocked_reason": blocked}) for b in setup.books],
         data_source=setup.data_source,
         warnings=[*late, *setup.warnings],
+        hedge_cash=setup.hedge_cash,
+        hedge_spendable=setup.hedge_spendable,
+        hedge_events=setup.hedge_events,
     )
     put_model(deps.store, day_key(run_id), plan)
     return CycleStart(
@@ -177,6 +180,9 @@ def _fix_day(request: _SetupRequest, deps: Dependencies) -> DaySetup:
         data_source=deps.market.describe(),
         warnings=[*warnings, *capital.warnings],
         rebalanced=capital.rebalanced,
+        hedge_cash=capital.hedge.cash if capital.hedge else None,
+        hedge_spendable=capital.hedge.spendable if capital.hedge else None,
+        hedge_events=capital.hedge.events if capital.hedge else 0,
     )
 
 

@@ -1,5 +1,6 @@
 """Reconcile: fills (with their cash) into the ledger per book, each book's snapshot, NAV,
-returns and P&L, the account's snapshot (pool, NAV against the broker's equity), drift.
+returns and P&L, the hedge book's day (``cycle.hedge_book``), the account's snapshot
+(pool + books + hedge, against the broker's equity), drift.
 
 Everything is read back, never passed in: the day's books and plans from the stored
 step outputs (``alchemiser.cycle.artifacts``), what each order did from the ledger's
@@ -20,6 +21,7 @@ from alchemiser.broker.simulated_market import SimulationConfig
 from alchemiser.cycle.artifacts import RunArtifacts, get_model, put_model, reconcile_key
 from alchemiser.cycle.capital import retire_transfers
 from alchemiser.cycle.drift import books_total, measure_drift
+from alchemiser.cycle.hedge_book import hedge_book_day
 from alchemiser.cycle.messages import PlanRef, ReconcileDone
 from alchemiser.cycle.models import (
     AccountOutcome,
@@ -38,6 +40,7 @@ from alchemiser.cycle.snapshots import account_snapshot, book_returns, market_va
 from alchemiser.ledger.lots import cost_basis, positions_of
 from alchemiser.ledger.models import (
     EXTERNAL,
+    HEDGE,
     POOL,
     AccountSnapshot,
     BookSnapshot,
@@ -91,6 +94,7 @@ def reconcile_run(run_id: str, attempt: OrderPlan, deps: Dependencies) -> Reconc
     shadow = shadow_books(deps.ledger, shadow_tasks)
     retired = [t.book_id for t in day.books if t.mode is BookMode.RETIRED]
     deps.ledger.record_transfers(retire_transfers(run_id, day.trading_date, deps.ledger, retired))
+    hedge, hedge_warnings = hedge_book_day(run_id, day.trading_date, deps)
     run_fills = deps.ledger.fills(run_id)
     transfers = deps.ledger.transfers_on(day.trading_date)
     symbols = {s for t in day.books for s in positions_of(deps.ledger.open_lots(t.book_id))}
@@ -102,8 +106,9 @@ def reconcile_run(run_id: str, attempt: OrderPlan, deps: Dependencies) -> Reconc
     ]
     setup = artifacts.setup()
     account = account_snapshot(
-        run_id, day.trading_date, deps, transfers, setup.rebalanced if setup else False, shadow
-    )
+        run_id, day.trading_date, deps, transfers, setup.rebalanced if setup else False, shadow,
+        hedge,
+    )  # fmt: skip
     deps.ledger.put_account_snapshot(account)
     drift = measure_drift(books_total(deps.ledger, exclude=shadow), deps.broker.positions())
     result = ReconcileResult(
@@ -113,7 +118,9 @@ def reconcile_run(run_id: str, attempt: OrderPlan, deps: Dependencies) -> Reconc
         orders=list(results.values()),
         account_pnl=account_pnl([o.pnl for o in outcomes if o.pnl is not None]),
         drift=drift,
-        warnings=_warnings(attempt, results, drift, artifacts) + _unexplained(account),
+        warnings=_warnings(attempt, results, drift, artifacts)
+        + hedge_warnings
+        + _unexplained(account),
         account=AccountOutcome(
             pool=account.pool,
             nav=account.nav,
@@ -123,6 +130,7 @@ def reconcile_run(run_id: str, attempt: OrderPlan, deps: Dependencies) -> Reconc
             twr_day=account.twr_day,
             twr_inception=account.twr_inception,
             transfers=[_describe(t) for t in transfers],
+            hedge=hedge,
         ),
     )
     put_model(deps.store, reconcile_key(run_id), result)
@@ -134,12 +142,12 @@ def _unexplained(account: AccountSnapshot) -> list[str]:
         return []
     return [
         f"unexplained: the broker's equity ${account.broker_equity:,.2f} differs from the "
-        f"books and the pool (${account.nav:,.2f}) by ${account.difference:,.2f}; "
+        f"books, the hedge and the pool (${account.nav:,.2f}) by ${account.difference:,.2f}; "
         "no cash move the ledger knows explains it"
     ]
 
 
-_ACCOUNT_WORDS = {POOL: "pool", EXTERNAL: "outside"}
+_ACCOUNT_WORDS = {POOL: "pool", EXTERNAL: "outside", HEDGE: "hedge"}
 
 
 def _describe(transfer: Transfer) -> str:

@@ -2,7 +2,8 @@
 
 A book's NAV is its own cash (``Ledger.cash_accounts``) plus its lots at the day's
 marks; the account's is the pool plus every book that is not a shadow (retired books
-included: their positions and cash are still the account's). Marks are the day's
+included: their positions and cash are still the account's) plus the hedge book's NAV
+(its cash and its contracts at the day's mids, ``alchemiser.cycle.hedge_book``). Marks are the day's
 closes exactly as the market data gives them (the simulated broker marks holdings at
 the same closes), and the account values each symbol's total quantity once, rounded to
 the cent as the broker does, so on the simulated broker ``broker equity = account NAV``
@@ -24,7 +25,7 @@ from alchemiser.books.returns import (
     is_upgrade_day,
 )
 from alchemiser.ledger.lots import positions_of
-from alchemiser.ledger.models import POOL, AccountSnapshot, Transfer
+from alchemiser.ledger.models import POOL, AccountSnapshot, HedgeBookDay, Transfer
 from alchemiser.ledger.port import Ledger
 from alchemiser.money import ZERO, to_cents, to_decimal
 from alchemiser.runtime import Dependencies
@@ -65,8 +66,10 @@ def account_snapshot(
     transfers: Sequence[Transfer],
     rebalanced: bool,
     shadow: frozenset[str] = frozenset(),
+    hedge: HedgeBookDay | None = None,
 ) -> AccountSnapshot:
-    """Value the account (pool + every non-shadow book) as the broker does; with returns."""
+    """Value the account (pool + every non-shadow book + the hedge book) as the broker
+    does; with returns."""
     ledger = deps.ledger
     accounts = ledger.cash_accounts()
     totals: dict[str, Decimal] = {}
@@ -79,6 +82,7 @@ def account_snapshot(
             totals[symbol] = totals.get(symbol, ZERO) + qty
     prices = marks(set(totals), day, deps)
     nav = cash + sum((to_cents(q * prices[s]) for s, q in totals.items()), ZERO)
+    nav += hedge.nav if hedge is not None else ZERO
     equity = deps.broker.account().equity
     flows = account_flows(transfers)
     history = [s for s in ledger.account_snapshots() if s.trading_date < day]
@@ -100,4 +104,5 @@ def account_snapshot(
         twr_day=today,
         twr_inception=inception,
         last_rebalance=day if rebalanced else last_rebalance,
+        hedge=hedge,
     )

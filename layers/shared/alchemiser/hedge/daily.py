@@ -333,8 +333,15 @@ class _HedgeDay:
             spent_month=self.state.month_to_date(today),
             spent_year=self.state.last_twelve_months(today),
             open_hedges=sum(1 for m in marks if m.record.hedge_id not in self.expiring),
-            payoff_scale=regime.payoff_scale, regime_note=regime.note,
+            payoff_scale=regime.payoff_scale, regime_note=regime.note, cash=self._cash(),
         )  # fmt: skip
+
+    def _cash(self) -> Decimal | None:
+        """Return the hedge book's cash now: as funded, plus the cash of later events."""
+        if self.inputs.cash is None:
+            return None
+        later = self.state.events[self.inputs.cash_events :]
+        return self.inputs.cash + sum((e.amount for e in later), Decimal(0))
 
     def _buy(self, policy: HedgePolicy, structure: Structure, sizing: SizingDecision) -> None:
         long_symbol = structure.legs[0].symbol
@@ -360,6 +367,9 @@ class _HedgeDay:
         execution = self._execute(intent, plan)
         self.report.actions.append(HedgeAction("open", intent.hedge_id, reason, execution))
         filled = execution.filled_qty
+        if filled == 0 and execution.outcome is Outcome.REJECTED:
+            self.report.refuse(f"new hedge refused by the broker: {execution.reason}")
+            return
         if filled == 0:
             self.report.reasons.append(
                 f"new hedge not bought: {execution.outcome} {execution.reason}".rstrip()

@@ -32,6 +32,10 @@ class HedgeDayInputs:
     spot: Decimal
     state: HedgeBookState
     halt_reason: str = ""  # a kill switch: nothing is traded and the run says why
+    # The hedge book's cash it may spend (None: no cash cap), which includes the cash of
+    # the state's first ``cash_events`` events; later events' cash is added to it.
+    cash: Decimal | None = None
+    cash_events: int = 0
 
 
 CloseOf = Callable[[str, date], Decimal | None]  # an underlying's close on a day, if known

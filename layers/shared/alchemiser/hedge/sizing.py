@@ -8,7 +8,8 @@
    each leg's own implied vol (sticky strike); the intrinsic value is its floor.
 3. **Caps**, each with the worst price execution may pay (``Structure.max_price``:
    the far side, or mid + ``max_slippage`` when that is lower): premium month to date
-   and over the last 12 months, premium of one position (``max_position_nav``), open
+   and over the last 12 months, premium of one position (``max_position_nav``), the
+   hedge book's cash (``cash``: what its funding gave it, never another book's), open
    hedges (``max_open_hedges``) and the account's delta (the hedge's delta may offset,
    never exceed, the delta left after the options already held: no overshoot short).
 
@@ -135,6 +136,7 @@ class SizingInputs:
     open_hedges: int
     payoff_scale: Decimal = Decimal(1)  # from the IV regime
     regime_note: str = ""
+    cash: Decimal | None = None  # the hedge book's cash it may spend (None: not limited)
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,9 @@ def size_hedge(
              f"of {_money(budget.yearly * nav)} ({budget.yearly:.2%} of NAV) over 12 months")  # fmt: skip
     n = _cap(clips, "position size", n, limits.max_position_nav * nav, unit_cost,
              f"for one position ({limits.max_position_nav:.2%} of NAV)")  # fmt: skip
+    if inputs.cash is not None:
+        n = _cap(clips, "hedge cash", n, inputs.cash, unit_cost,
+                 "in the hedge book's cash (its funding, alchemiser.cycle.hedge_funding)")  # fmt: skip
     if n > 0 and inputs.open_hedges >= limits.max_open_hedges:
         clips.append(
             Clip(

@@ -151,6 +151,7 @@ class BookSnapshot(_Record):
 
 POOL = "_pool"  # the unallocated cash's account (book ids never start with "_")
 EXTERNAL = "_external"  # outside the account: deposits come from it, withdrawals go to it
+HEDGE = "_hedge"  # the hedge book's cash (alchemiser.books.hedge_account): not a strategy book
 
 
 class TransferReason(StrEnum):
@@ -167,6 +168,8 @@ class TransferReason(StrEnum):
     INTEREST = "interest"
     DIVIDEND = "dividend"
     UNEXPLAINED = "unexplained"  # a broker cash move nothing explains, shown, never hidden
+    HEDGE = "hedge"  # the hedge book's funding (pool, books -> hedge) or spare cash (-> pool)
+    OPTION = "option"  # the hedge book's option premium, close proceeds, expiry settlements
 
 
 class Transfer(_Record):
@@ -190,12 +193,32 @@ class Transfer(_Record):
         return all(getattr(self, f) == getattr(other, f) for f in fields)
 
 
-class AccountSnapshot(_Record):
-    """The account at the end of a trading day: the pool, the live books, the broker.
+class HedgeBookDay(_Record):
+    """The hedge book at the end of a trading day (``alchemiser.books.hedge_account``).
 
-    ``nav`` = pool + the live books' NAVs; ``flows`` = deposits - withdrawals that day
-    (fees, interest and dividends are performance). ``difference`` = broker equity - nav:
-    0 on the simulated broker, else what no activity explains.
+    ``nav`` = ``cash`` + ``options`` (its contracts at the day's mids); ``transfers`` is
+    its funding that day (< 0: spare cash back to the pool), a flow of its returns; the
+    premium it pays and the proceeds it receives are its performance.
+    """
+
+    cash: Decimal
+    options: Decimal
+    nav: Decimal
+    transfers: Decimal = Decimal(0)
+    premium_month: Decimal = Decimal(0)
+    premium_year: Decimal = Decimal(0)
+    twr_day: Decimal | None = None
+    twr_inception: Decimal | None = None
+    events: int = 0  # how many of the hedge book's events its cash includes (posted)
+
+
+class AccountSnapshot(_Record):
+    """The account at the end of a trading day: the pool, the live books, the hedge, the broker.
+
+    ``nav`` = pool + the live books' NAVs + the hedge book's NAV; ``flows`` = deposits -
+    withdrawals that day (fees, interest, dividends and the hedge's P&L are performance).
+    ``difference`` = broker equity - nav: 0 on the simulated broker, else what no activity
+    explains. ``hedge`` is the hedge book's day (None: the account has never had one).
     """
 
     trading_date: date
@@ -208,6 +231,7 @@ class AccountSnapshot(_Record):
     twr_day: Decimal | None = None
     twr_inception: Decimal | None = None
     last_rebalance: date | None = None  # the last capital rebalance (capital policy)
+    hedge: HedgeBookDay | None = None
 
 
 class KillSwitch(_Record):

@@ -1,8 +1,9 @@
 """The embedded adapters of a local run, all persisting under one home directory.
 
 <home>/home.json            what the account was opened with (data source, opening cash)
-<home>/broker.sqlite3       simulated broker: cash, positions, orders, fills
-<home>/options.sqlite3      simulated options broker: option orders, positions, premium cash
+<home>/broker.sqlite3       simulated account: cash, stock and option positions, orders, fills
+                            (homes made before one account kept options in options.sqlite3:
+                            merged into it on the first run, the old file kept as .merged)
 <home>/ledger.sqlite3       the ledger: runs, orders, fills, lots, snapshots; the hedge book
 <home>/idempotency.sqlite3  step results a re-run reuses (Powertools Idempotency)
 <home>/reports/, traces/    the object store: HTML reports, decision traces
@@ -24,6 +25,7 @@ from alchemiser.books.config import BookConfig, load_books
 from alchemiser.broker.simulated import SimulatedBroker, SimulationConfig
 from alchemiser.broker.simulated_options import SimulatedOptionsBroker
 from alchemiser.broker.simulated_options_market import SimulatedOptionsMarket
+from alchemiser.broker.simulated_options_store import merge_legacy_options
 from alchemiser.cycle.faults import FaultPlan
 from alchemiser.dsl.parser import load_symphony
 from alchemiser.dsl.program import compile_symphony
@@ -42,7 +44,7 @@ from alchemiser.runtime import Dependencies
 from alchemiser.settings import Settings
 from alchemiser.storage.local import LocalObjectStore
 
-OPTIONS_FILE = "options.sqlite3"
+LEGACY_OPTIONS_FILE = "options.sqlite3"  # options beside the account, before one account
 
 
 class LocalRunError(ValueError):
@@ -102,8 +104,9 @@ def build_local_dependencies(
     )
     _refuse_rewind(broker, home, day)
     broker.set_session(day, run_time)
+    merge_legacy_options(home / LEGACY_OPTIONS_FILE, home / BROKER_FILE)
     options = SimulatedOptionsBroker(
-        home / OPTIONS_FILE, SimulatedOptionsMarket(market.history), clock=clock
+        home / BROKER_FILE, SimulatedOptionsMarket(market.history), clock=clock
     )
     options.set_day(day)
     idempotency_path = home / "idempotency.sqlite3"

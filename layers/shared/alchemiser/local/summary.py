@@ -125,6 +125,23 @@ def _account(account: dict[str, Any] | None) -> dict[str, Any] | None:
         "twr_day": account.get("twr_day"),
         "twr_inception": account.get("twr_inception"),
         "transfers": account.get("transfers", []),
+        "hedge": _hedge_book(account.get("hedge")),
+    }
+
+
+def _hedge_book(hedge: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The hedge book after the day: NAV = cash + options at mid, premium, funding, TWR."""
+    if hedge is None:
+        return None
+    return {
+        "nav": _cents(hedge.get("nav")),
+        "cash": _cents(hedge.get("cash")),
+        "options": _cents(hedge.get("options")),
+        "transfers": _cents(hedge.get("transfers")),
+        "premium_month": _cents(hedge.get("premium_month")),
+        "premium_year": _cents(hedge.get("premium_year")),
+        "twr_day": hedge.get("twr_day"),
+        "twr_inception": hedge.get("twr_inception"),
     }
 
 
@@ -224,11 +241,21 @@ def render_summary(summary: dict[str, Any]) -> str:
             )
     account = summary.get("account")
     if account:
+        hedge = account.get("hedge")
+        hedged = f" + hedge ${hedge['nav']}" if hedge else ""
         lines.append(
-            f"Account: NAV ${account['nav']} = pool ${account['pool']} + books; broker equity "
-            f"${account['broker_equity']} (unexplained ${account['unexplained']}); return today "
-            f"{_percent(account['twr_day'])}, since inception {_percent(account['twr_inception'])}"
+            f"Account: NAV ${account['nav']} = pool ${account['pool']} + books{hedged}; broker "
+            f"equity ${account['broker_equity']} (unexplained ${account['unexplained']}); return "
+            f"today {_percent(account['twr_day'])}, since inception "
+            f"{_percent(account['twr_inception'])}"
         )
+        if hedge:
+            lines.append(
+                f"  hedge book: NAV ${hedge['nav']} (cash ${hedge['cash']}, options "
+                f"${hedge['options']}), premium ${hedge['premium_month']} this month, "
+                f"${hedge['premium_year']} in 12 months; return today "
+                f"{_percent(hedge['twr_day'])}, since inception {_percent(hedge['twr_inception'])}"
+            )
         for transfer in account["transfers"]:
             lines.append(f"  transfer {transfer}")
     if summary["netting"]:
