@@ -252,7 +252,7 @@ class ScriptedBroker:
             self._apply_fill(live)
         return live.order
 
-    def cash_activities(self) -> list[CashActivity]:
+    def cash_activities(self, since: date | None = None) -> list[CashActivity]:
         return []
 
     def cancel_order(self, order_id: str) -> None:

@@ -2,11 +2,13 @@
 
 The property test plays a few days of an account through the real planning, netting,
 attribution and cash allocation: random books, weights, prices, deposits and pool
-transfers; orders fill at the reference price in one to three broker orders (each
-rounded to the cent as the simulated broker rounds it), buys partly. Every day the
-broker's cash equals the pool plus the books' cash exactly, the broker's equity equals
-the pool plus the books' NAVs (each symbol marked once, as the broker does), and no
-book's cash is below zero by more than a cent per order it took part in.
+transfers; orders fill up to 8 bps worse than the reference price (a buy above, a sell
+below: the execution costs) in one to three broker orders (each rounded to the cent as
+the simulated broker rounds it), buys partly. Every day the broker's cash equals the
+pool plus the books' cash exactly, the broker's equity equals the pool plus the books'
+NAVs (each symbol marked once, as the broker does), and no book's cash is below zero by
+more than a cent per order it took part in: planning's 10 bps cost reserve covers the
+costs.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from hypothesis import strategies as st
 from alchemiser.books.attribution import attribute_crosses, attribute_fills
 from alchemiser.books.cash import largest_remainder, with_cash
 from alchemiser.books.netting import net_book_trades
-from alchemiser.books.planning import plan_book_rebalance
+from alchemiser.books.planning import PlanningSettings, plan_book_rebalance
 from alchemiser.broker.models import AssetInfo, OrderSide
 from alchemiser.cycle.models import BookStatus
 from alchemiser.ledger.models import FillRecord, FillSource
@@ -102,9 +104,19 @@ day_st = st.fixed_dictionaries(
             st.decimals(ZERO, Decimal("0.5"), places=2),
         ),
         "legs": st.integers(1, 3),
-        "buy_fill": st.decimals(ZERO, Decimal(1), places=3),
+        "buy_fill": st.one_of(st.just(Decimal(1)), st.decimals(ZERO, Decimal(1), places=3)),
+        "cost_bps": st.decimals(ZERO, Decimal(8), places=2),
     }
 )
+RESERVE = PlanningSettings(cost_reserve_bps=Decimal(10))
+
+
+def worse(reference: Decimal, side: OrderSide, cost_bps: Decimal) -> Decimal:
+    """Return a fill ``cost_bps`` worse than ``reference``: a buy above it, a sell below."""
+    cost = cost_bps / 10_000
+    return (reference * (1 + cost if side is OrderSide.BUY else 1 - cost)).quantize(
+        Decimal("0.0001")
+    )
 
 
 class Account:
@@ -170,13 +182,14 @@ def test_the_books_and_the_pool_add_up_to_the_broker_every_day(books, days) -> N
                     assets=ASSETS,
                     threshold=None,
                     scheduled_day=True,
+                    settings=RESERVE,
                 )
             )
         plan = net_book_trades(run_id, date(2024, 3, 4 + n), plans, ASSETS, prices)
         orders_of: dict[str, int] = defaultdict(int)
         fills: list[FillRecord] = []
         for order in [*plan.sell_orders, *plan.buy_orders]:
-            price = order.ref_price
+            price = worse(order.ref_price, order.side, day["cost_bps"])
             filled = (
                 order.qty
                 if order.side is OrderSide.SELL

@@ -74,7 +74,8 @@ def test_deployment_pct_keeps_part_of_the_capital_in_cash() -> None:
 def test_the_system_settings_can_be_passed_directly() -> None:
     settings_95 = Settings(deployment_pct=D("0.95"), min_trade_notional=D(1))
     p = plan({"SPY": 1.0}, prices={"SPY": "100"}, limits=settings_95)
-    assert trades(p) == [("buy", "SPY", D(95), D("9500.00"), False)]
+    # 95 % of $10,000, less the Settings' 10 bps cost reserve: 9500 / 1.001 / 100
+    assert trades(p) == [("buy", "SPY", D("94.905094905"), D("9490.51"), False)]
 
 
 def test_a_symbol_no_longer_targeted_is_exited_exactly_and_sells_come_first() -> None:
@@ -186,7 +187,7 @@ def test_with_no_cash_and_nothing_to_sell_every_buy_is_held_saying_why() -> None
     assert stuck.trades == []
     assert [h.reason for h in stuck.held] == [
         "SPY is not tradable at the broker",
-        "no cash left to buy: cash + sell proceeds = $-200.00",
+        "no cash left to buy: cash $-200.00 + sell proceeds $0.00 = $-200.00",
     ]
 
 
@@ -368,3 +369,36 @@ def test_a_plan_never_overspends_oversells_or_breaks_precision(case: Case) -> No
     # and each symbol is traded at most once, traded or held but not both
     traded = [t.symbol for t in p.trades] + [h.symbol for h in p.held]
     assert len(traded) == len(set(traded))
+
+
+def test_buys_keep_a_reserve_for_their_own_costs_and_the_sells_that_fund_them() -> None:
+    # Given a book with $1,000 cash and 10 X ($1,000) moving all of it into Y, and a
+    # 10 bps cost reserve
+    reserve = PlanningSettings(cost_reserve_bps=D(10))
+    p = plan(
+        {"Y": 1.0}, capital="2000", positions={"X": "10"}, prices={"X": "100", "Y": "10"},
+        limits=reserve,
+    )  # fmt: skip
+    # When planned, the buy fits when it fills 10 bps above its price and the sell as far below
+    (sell, buy) = p.trades
+    assert (sell.side, sell.qty) == (OrderSide.SELL, D(10))
+    worst_cost = buy.qty * buy.price * D("1.001")
+    assert worst_cost <= D(1000) + sell.qty * sell.price * D("0.999")
+    assert buy.qty == D("199.700299700")  # (1000 + 999) / 1.001 / 10, rounded down
+    # and, as only the reserve scaled it, that is no news
+    assert p.reason == ""
+    # When the cash falls short too, the scaling is said with the reserve in the sum
+    short = plan({"Y": 1.0}, capital="2000", positions={"X": "10"},
+                 prices={"X": "100", "Y": "10"}, limits=reserve,
+                 assets={"X": asset("X", tradable=False), "Y": asset("Y")})  # fmt: skip
+    assert short.reason == (
+        "buys scaled to 50.00% of their targets: cash $1000.00 + sell proceeds $0.00, less a "
+        "10 bps reserve for execution costs = $999.00 < $1998.00 wanted"
+    )
+    # While without a reserve (the default of a bare PlanningSettings) all the cash buys
+    assert plan({"Y": 1.0}, capital="2000", positions={"X": "10"},
+                prices={"X": "100", "Y": "10"}).trades[1].qty == D(200)  # fmt: skip
+
+
+def test_the_system_settings_keep_a_10_bps_reserve() -> None:
+    assert PlanningSettings.from_settings(Settings()).cost_reserve_bps == D(10)

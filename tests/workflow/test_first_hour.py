@@ -52,21 +52,21 @@ def test_the_readme_commands_in_order_then_three_real_days_say_what_happened(
 
     # When the next two days rotate some books (each book buys with its own cash only,
     # so no BUY gate has to scale a buy: the books own their capital)
-    # (tech-momentum's first buys cost $7.02 more than its cash: it sells that back first)
-    for day, tech in (("2024-03-15", "traded"), ("2024-03-18", "on_target")):
+    # (on the 18th nuclear's drift is inside its cost reserve: it stays on target)
+    for day, nuclear in (("2024-03-15", "traded"), ("2024-03-18", "on_target")):
         _, later = run_json(capsys, "--date", day, "--data", PRICES)
         # Then each book says what happened, every order filled, and the books, the
         # hedge book and the pool add up to the broker's equity
         assert books(later) == {
-            "nuclear": "traded", "tech-momentum": tech, "klm-ensemble": "held",
+            "nuclear": nuclear, "tech-momentum": "on_target", "klm-ensemble": "held",
         }  # fmt: skip
-        assert later["orders"] and {o["status"] for o in later["orders"]} == {"filled"}
+        assert {o["status"] for o in later["orders"]} <= {"filled"}
         assert later["account"]["unexplained"] == "0.00"
 
     # When an earlier day is replayed in that home, the error names the option that helps
     assert main(["run", "--date", "2024-03-13", "--data", PRICES]) == 1
     err = capsys.readouterr().err
-    assert "already traded on 2024-03-18" in err and "--home DIR" in err
+    assert "already traded on 2024-03-15" in err and "--home DIR" in err
     assert err.count("\n") == 1
 
 

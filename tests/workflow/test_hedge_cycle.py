@@ -22,7 +22,8 @@ from alchemiser.cli import main
 from alchemiser.ledger.hedge_store import SQLiteHedgeStore
 from tests.workflow.conftest import RunCycle, all_prices
 
-DAYS = (date(2024, 3, 14), date(2024, 3, 15), date(2024, 3, 18))
+# The third day is one the house books trade on (on the 18th they are all on target).
+DAYS = (date(2024, 3, 14), date(2024, 3, 15), date(2024, 3, 19))
 
 
 def option_orders(home: Path) -> list[tuple[str, int]]:

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     deployment_pct: Decimal = Field(Decimal("1.0"), gt=0, le=1)
     min_trade_notional: Decimal = Field(Decimal("5"), ge=0)
     min_trade_fraction: Decimal = Field(Decimal("0.01"), ge=0, le=1)  # of a small book's capital
+    # Kept back from a book's buys for its own execution costs (fills above the reference
+    # price, sells below it), so that its cash does not go below zero by them.
+    cost_reserve_bps: Decimal = Field(Decimal("10"), ge=0, le=500)
     drift_tolerance_notional: Decimal = Field(Decimal("1"), ge=0)
     max_order_notional: Decimal = Field(Decimal("250000"), gt=0)
     max_run_notional: Decimal = Field(Decimal("1000000"), gt=0)

@@ -19,8 +19,15 @@ Otherwise: sells first, then buys.
 * Other quantities round DOWN to the asset's precision (whole shares when not
   fractionable); a trade that rounds to zero or is smaller than
   ``min(min_trade_notional, min_trade_fraction x capital)`` is held, with the reason.
-* Buys never cost more than the book's cash plus its own sell proceeds; when they
-  would, every buy is scaled down by the same factor and the plan's ``reason`` says so.
+* Buys never cost more than the book's cash plus its own sell proceeds, less a
+  **cost reserve** (``cost_reserve_bps``, 10 by default in Settings): the buys are
+  sized so that they still fit when each fills ``cost_reserve_bps`` above its
+  reference price and the sells that fund them fill as far below theirs, so a book's
+  cash does not go below zero by its own execution costs. A buy aims at its target
+  divided by (1 + reserve) (a sell starts above the target itself), so the cash the
+  reserve leaves is not bought the next day. When they would not fit,
+  every buy is scaled down by the same factor and the plan's ``reason`` says so (and
+  whether only the reserve did it).
 * A symbol the broker does not trade is held, with the reason (its sells fund nothing).
 
 Arithmetic on quantities and budgets runs with ROUND_DOWN, so inexact divisions can
@@ -55,6 +62,7 @@ class PlanningSettings(BaseModel):
     deployment_pct: Decimal = Field(Decimal("1"), gt=0, le=1)
     min_trade_notional: Decimal = Field(Decimal("5"), ge=0)
     min_trade_fraction: Decimal = Field(Decimal("0.01"), ge=0, le=1)
+    cost_reserve_bps: Decimal = Field(Decimal("0"), ge=0, le=500)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PlanningSettings:
@@ -63,6 +71,7 @@ class PlanningSettings(BaseModel):
             deployment_pct=settings.deployment_pct,
             min_trade_notional=settings.min_trade_notional,
             min_trade_fraction=settings.min_trade_fraction,
+            cost_reserve_bps=settings.cost_reserve_bps,
         )
 
 
@@ -80,6 +89,7 @@ class _Book:
     cash: Decimal
     min_trade: Decimal
     deployment_pct: Decimal
+    reserve: Decimal  # the cost reserve, a fraction of a trade's value
 
     def value(self, symbol: str) -> Decimal:
         return self.positions.get(symbol, ZERO) * self.prices[symbol]
@@ -158,6 +168,7 @@ def _book(
         cash=capital - market_value,
         min_trade=min(settings.min_trade_notional, settings.min_trade_fraction * capital),
         deployment_pct=settings.deployment_pct,
+        reserve=settings.cost_reserve_bps / 10_000,
     )
 
 
@@ -232,8 +243,27 @@ def _sells(book: _Book) -> tuple[list[BookTrade], list[HeldTrade]]:
     return trades, held
 
 
-def _buys(book: _Book, budget: Decimal) -> tuple[list[BookTrade], list[HeldTrade], str]:
-    wanted = {s: book.target(s) - book.value(s) for s in book.weights}
+def _budget(book: _Book, proceeds: Decimal) -> tuple[Decimal, Decimal, str]:
+    """Return what the buys may cost at their reference prices, the cash and proceeds
+    without the reserve, and how the budget was reckoned.
+
+    With reserve r, buys filled r above their prices and sells r below theirs still fit:
+    budget x (1 + r) = cash + proceeds x (1 - r).
+    """
+    available = book.cash + proceeds
+    said = f"cash ${to_cents(book.cash)} + sell proceeds ${to_cents(proceeds)}"
+    if book.reserve == 0:
+        return available, available, f"{said} = ${to_cents(available)}"
+    budget = (book.cash + proceeds * (1 - book.reserve)) / (1 + book.reserve)
+    bps = f"{book.reserve * 10_000:f}".rstrip("0").rstrip(".")
+    reckoned = f"{said}, less a {bps} bps reserve for execution costs = ${to_cents(budget)}"
+    return budget, available, reckoned
+
+
+def _buys(book: _Book, proceeds: Decimal) -> tuple[list[BookTrade], list[HeldTrade], str]:
+    # A buy aims the reserve below the target (a sell only starts above it): the cash the
+    # reserve leaves is not bought the next day, so a book on target stays put.
+    wanted = {s: book.target(s) / (1 + book.reserve) - book.value(s) for s in book.weights}
     wanted = {s: v for s, v in wanted.items() if v > 0}
     untradable = [s for s in wanted if not book.assets[s].tradable]
     held = [
@@ -242,19 +272,20 @@ def _buys(book: _Book, budget: Decimal) -> tuple[list[BookTrade], list[HeldTrade
         )
         for s in untradable
     ]
+    budget, available, reckoned = _budget(book, proceeds)
     total = sum(wanted.values(), ZERO)
     scale, reason = Decimal(1), ""
     if total > budget and total > 0:
         scale = max(budget, ZERO) / total
-    # Targets from float weights can exceed the budget by a fraction of a cent: that
-    # scaling still applies (never spend more than the cash), but said in cents it would
-    # read "$30000.00 < $30000.00 wanted", so it is said only when the cents differ.
-    if to_cents(total) > to_cents(budget):
+    # Targets from float weights can exceed the budget by a fraction of a cent, and a
+    # fully invested book's always exceed it by the cost reserve: that scaling applies
+    # (never spend more than the cash), but it is no news, so it is said only when the
+    # cash and proceeds themselves fall short, in cents.
+    if to_cents(total) > to_cents(available):
         reason = (
-            f"buys scaled to {scale:.2%} of their targets: cash ${to_cents(book.cash)} + sell "
-            f"proceeds ${to_cents(budget - book.cash)} = ${to_cents(budget)} < ${to_cents(total)} wanted"
+            f"buys scaled to {scale:.2%} of their targets: {reckoned} < ${to_cents(total)} wanted"
         )
-    none_left = f"no cash left to buy: cash + sell proceeds = ${to_cents(budget)}"
+    none_left = f"no cash left to buy: {reckoned}"
     trades: list[BookTrade] = []
     for symbol, value in wanted.items():
         qty = round_down(value * scale / book.prices[symbol], book.places(symbol))
@@ -325,7 +356,7 @@ def plan_book_rebalance(
     with decimal.localcontext(rounding=decimal.ROUND_DOWN):
         sells, held_sells = _sells(book)
         proceeds = sum((t.qty * t.price for t in sells), ZERO)
-        buys, held_buys, reason = _buys(book, book.cash + proceeds)
+        buys, held_buys, reason = _buys(book, proceeds)
     return _plan(
         run_id, strategy, book, BookStatus.PLANNED, reason, sells + buys, held_sells + held_buys
     )

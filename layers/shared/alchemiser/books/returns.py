@@ -10,10 +10,13 @@ book giving its cash back to the pool after it is flat is an end-of-day flow. Th
 book's funding (``HEDGE``: decided in PlanCycle) is a start-of-day flow of the books
 that pay it and of the hedge book: a book's NAV falls by its part of the hedge's cost,
 and that is not its strategy's performance; the hedge's premium and proceeds
-(``OPTION``) are the hedge book's performance. For the account, deposits and
-withdrawals are the flows (start of day: the cycle reads them
-before it trades); fees, interest and dividends are performance. The return since
-inception chains the daily returns: ``prod(1 + r_t) - 1``.
+(``OPTION``) are the hedge book's performance. A **dividend** paid to a book on what it
+held is its **performance**, never a flow: it earned it. For the account, deposits and
+withdrawals are the flows (start of day: the cycle reads them before it trades); fees,
+interest and dividends are performance. Every transfer reason is exactly one of these
+to a book (``BOOK_FLOWS``, ``BOOK_PERFORMANCE``, or ``POOL_ONLY``: moves that never
+touch a book). The return since inception chains the daily returns:
+``prod(1 + r_t) - 1``.
 
 Returns begin when a book (or the account) first has a base: a new book on the day it
 is funded; a book of a ledger upgraded from before books kept their own cash on the day
@@ -46,6 +49,17 @@ START_OF_DAY = frozenset(
     }
 )
 END_OF_DAY = frozenset({TransferReason.RETIRE})
+BOOK_FLOWS = START_OF_DAY | END_OF_DAY
+BOOK_PERFORMANCE = frozenset({TransferReason.DIVIDEND, TransferReason.OPTION})
+POOL_ONLY = frozenset(
+    {
+        TransferReason.DEPOSIT,
+        TransferReason.WITHDRAWAL,
+        TransferReason.FEE,
+        TransferReason.INTEREST,
+        TransferReason.UNEXPLAINED,
+    }
+)
 ACCOUNT_FLOWS = frozenset(
     {TransferReason.OPENING, TransferReason.DEPOSIT, TransferReason.WITHDRAWAL}
 )
@@ -80,6 +94,7 @@ def book_flows(book_id: str, transfers: Iterable[Transfer]) -> tuple[Decimal, De
             start += signed
         elif t.reason in END_OF_DAY:
             end += signed
+        # else a dividend or an option cash flow (BOOK_PERFORMANCE): in the NAV, not a flow
     return start, end
 
 

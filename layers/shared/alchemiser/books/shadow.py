@@ -5,7 +5,8 @@ given money (or run beside Composer). Every day it is evaluated and planned exac
 a live book, on its own NAV; its planned trades are left out of netting, and Reconcile
 fills them **virtually**: the whole quantity at the reference price through the
 simulated broker's cost model (a buy at its ask plus slippage, a sell at its bid less
-slippage: ``alchemiser.broker.simulated_market.price_book``), cash to the cent. It is
+slippage: ``alchemiser.broker.simulated_market.price_book``), cash to the cent; on a day
+the kill switch or drift blocks, nothing is filled, as for a live book. It is
 funded once, on its first day, with **virtual capital** (its share of the account's
 capital that day) from the outside, never from the pool.
 

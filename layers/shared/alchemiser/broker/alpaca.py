@@ -13,7 +13,9 @@ the API's request budget (``rate_limit``). On top of that:
   failure raises TransientBrokerError and the caller looks the client_order_id up
   before any new submit (the POST may have gone through);
 - a cancel Alpaca refuses with 422 (the order filled or ended since it was last read)
-  raises OrderNotCancelableError: the caller looks the order up.
+  raises OrderNotCancelableError: the caller looks the order up;
+- the account's non-trade activities are read page by page, each page a read like any
+  other (``alpaca_activities``: alpaca-py's TradingClient has no call for them).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -38,6 +40,7 @@ from pydantic import ValidationError
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import RequestException, Timeout
 
+from alchemiser.broker.alpaca_activities import ACTIVITIES_PATH, read_activities
 from alchemiser.broker.alpaca_http import QuoteHttpClient, TradingHttpClient
 from alchemiser.broker.alpaca_mapping import (
     account_from_alpaca,
@@ -78,6 +81,7 @@ from alchemiser.settings import Settings
 SecretLoader = Callable[[str], Mapping[str, Any]]
 DEFAULT_REQUESTS_PER_MINUTE = 22  # one process's share of the account's 200 (see Settings)
 SDK_ERRORS = (APIError, RequestException)
+ACTIVITY_DAYS = 31  # what cash_activities() reads when not told since when
 
 
 class NotFoundError(BrokerError):
@@ -281,16 +285,25 @@ class AlpacaBroker:
                 raise OrderNotCancelableError(order_id, error_message(error)) from error
             raise translate_error(error, f"cancel order {order_id}", self._timeout_s) from error
 
-    def cash_activities(self) -> list[CashActivity]:
-        """Return no activities: reading Alpaca's account activities is not built yet.
+    def cash_activities(self, since: date | None = None) -> list[CashActivity]:
+        """Return the account's non-trade cash moves dated ``since`` or later (``alpaca_activities``).
 
-        Until it is, a deposit, withdrawal, fee, interest or dividend on Alpaca is not
-        credited to the pool or a book; the difference between the broker's equity and
-        the books plus the pool is shown as the "unexplained" line of every report.
+        None reads the last ``ACTIVITY_DAYS`` days of the adapter's clock. Each page is
+        one budgeted GET, retried like every read.
         """
-        return []
+        start = since or datetime.fromtimestamp(self._wall(), UTC).date() - timedelta(
+            days=ACTIVITY_DAYS
+        )
+        return read_activities(self._activities_page, start)
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    def _activities_page(self, query: dict[str, str]) -> object:
+        where = query.get("page_token", "the first page")
+        return self._read(
+            f"read account activities after {query['after']} ({where})",
+            lambda: self._trading.get(ACTIVITIES_PATH, query),
+        )
 
     def _existing_or_rejected(self, request: OrderRequest, message: str) -> Order:
         # A 422 may be a duplicate client_order_id (the order exists) or a validation

@@ -84,16 +84,25 @@ class CashActivityKind(StrEnum):
     FEE = "fee"
     INTEREST = "interest"
     DIVIDEND = "dividend"
+    OTHER = "other"  # a type the books do not account for: left in the "unexplained" line
 
 
 class CashActivity(_Frozen):
-    """One non-trade cash move: ``amount`` signed (a withdrawal or a fee is < 0), in cents."""
+    """One non-trade cash move: ``amount`` signed (a withdrawal or a fee is < 0), in cents.
+
+    A dividend names its ``symbol`` and, when the broker says, the ``qty`` of shares it
+    was paid on and the ``per_share`` amount. ``broker_type`` is the broker's own code
+    (Alpaca's ``activity_type``, e.g. ``DIVCGL``), empty on the simulated broker.
+    """
 
     id: str
     day: date
     kind: CashActivityKind
     amount: Decimal
     symbol: str = ""  # a dividend's symbol
+    qty: Decimal | None = None
+    per_share: Decimal | None = None
+    broker_type: str = ""
 
 
 class Position(_Frozen):

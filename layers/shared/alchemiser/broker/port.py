@@ -45,6 +45,10 @@ class Broker(Protocol):
 
     def cancel_order(self, order_id: str) -> None: ...
 
-    def cash_activities(self) -> list[CashActivity]:
-        """Return the account's non-trade cash moves (deposits, withdrawals, fees, ...)."""
+    def cash_activities(self, since: date | None = None) -> list[CashActivity]:
+        """Return the account's non-trade cash moves (deposits, withdrawals, fees, ...).
+
+        ``since``: only those dated on or after it (None: every one the broker keeps; a
+        real broker may bound that). Each activity's id is its idempotency key.
+        """
         ...

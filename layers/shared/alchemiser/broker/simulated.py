@@ -56,7 +56,7 @@ from alchemiser.broker.models import (
     TradingSession,
 )
 from alchemiser.broker.option_marks import options_value
-from alchemiser.broker.simulated_cash import cash_activities, move_cash
+from alchemiser.broker.simulated_cash import cash_activities, move_cash, pay_dividend
 from alchemiser.broker.simulated_market import (
     PriceBook,
     SimulationConfig,
@@ -159,9 +159,13 @@ class SimulatedBroker:
         """Take cash out of the account; refused beyond the cash open orders do not hold."""
         return move_cash(self._store, CashActivityKind.WITHDRAWAL, -amount)
 
-    def cash_activities(self) -> list[CashActivity]:
-        """Return every non-trade cash move, oldest first (Alpaca: the account activities)."""
-        return cash_activities(self._store)
+    def pay_dividend(self, symbol: str, per_share: Decimal) -> CashActivity:
+        """Pay a dividend on the shares of ``symbol`` held now (``simulated_cash.pay_dividend``)."""
+        return pay_dividend(self._store, symbol, per_share)
+
+    def cash_activities(self, since: date | None = None) -> list[CashActivity]:
+        """Return the non-trade cash moves dated ``since`` or later (Alpaca: account activities)."""
+        return cash_activities(self._store, since)
 
     def fills(self) -> list[SimulatedFill]:
         """Return every execution so far, oldest first (the broker's audit trail)."""

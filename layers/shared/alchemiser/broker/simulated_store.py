@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from alchemiser.broker.errors import BrokerError
-from alchemiser.broker.models import Order, OrderSide, OrderStatus
+from alchemiser.broker.models import CashActivity, CashActivityKind, Order, OrderSide, OrderStatus
 from alchemiser.broker.options_models import OptionOrder, option_debit
 from alchemiser.money import to_cents
 from alchemiser.sqlite_db import connect, execute_waiting, transaction
@@ -67,7 +67,10 @@ CREATE TABLE IF NOT EXISTS activities (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
     amount TEXT NOT NULL,
-    session_day TEXT NOT NULL
+    session_day TEXT NOT NULL,
+    symbol TEXT NOT NULL DEFAULT '',
+    qty TEXT,
+    per_share TEXT
 );
 CREATE TABLE IF NOT EXISTS option_market (id INTEGER PRIMARY KEY CHECK (id = 1), day TEXT);
 CREATE TABLE IF NOT EXISTS option_orders (
@@ -93,6 +96,12 @@ CREATE TABLE IF NOT EXISTS option_cash_flows (
     order_id TEXT
 );
 """
+# Columns added to a table after files of it existed: (table, column, definition).
+_ADDED_COLUMNS = (
+    ("activities", "symbol", "TEXT NOT NULL DEFAULT ''"),
+    ("activities", "qty", "TEXT"),
+    ("activities", "per_share", "TEXT"),
+)
 
 _OPEN = tuple(s.value for s in OrderStatus if not s.terminal)
 
@@ -289,20 +298,44 @@ class StoreTransaction:
              at.isoformat()),
         )  # fmt: skip
 
-    def add_activity(self, kind: str, amount: Decimal, day: date) -> int:
-        """Move the cash by ``amount`` and record why; return the activity's number."""
-        self.set_cash(self.state().cash + amount)
+    def add_activity(self, activity: CashActivity) -> int:
+        """Move the cash by the activity's amount and record it; return its number.
+
+        The activity's id is ignored: the number given here makes it (``sim-<number>``).
+        """
+        self.set_cash(self.state().cash + activity.amount)
         cursor = self._conn.execute(
-            "INSERT INTO activities (kind, amount, session_day) VALUES (?, ?, ?)",
-            (kind, str(amount), day.isoformat()),
+            "INSERT INTO activities (kind, amount, session_day, symbol, qty, per_share) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                activity.kind.value,
+                str(activity.amount),
+                activity.day.isoformat(),
+                activity.symbol,
+                _text_or_none(activity.qty),
+                _text_or_none(activity.per_share),
+            ),
         )
         return int(cursor.lastrowid or 0)
 
-    def activities(self) -> list[tuple[int, str, Decimal, date]]:
+    def activities(self) -> list[CashActivity]:
+        """Return every recorded activity, oldest first."""
         rows = self._conn.execute(
-            "SELECT seq, kind, amount, session_day FROM activities ORDER BY seq"
+            "SELECT seq, kind, amount, session_day, symbol, qty, per_share FROM activities "
+            "ORDER BY seq"
         ).fetchall()
-        return [(r[0], r[1], Decimal(r[2]), date.fromisoformat(r[3])) for r in rows]
+        return [
+            CashActivity(
+                id=f"sim-{r[0]}",
+                kind=CashActivityKind(r[1]),
+                amount=Decimal(r[2]),
+                day=date.fromisoformat(r[3]),
+                symbol=r[4],
+                qty=Decimal(r[5]) if r[5] is not None else None,
+                per_share=Decimal(r[6]) if r[6] is not None else None,
+            )
+            for r in rows
+        ]
 
     def last_trade_day(self) -> date | None:
         row = self._conn.execute("SELECT MAX(session_day) FROM fills").fetchone()
@@ -347,6 +380,7 @@ class SimulatedStore:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                _add_columns(conn)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute(
                     "INSERT OR IGNORE INTO account (id, cash) VALUES (1, ?)", (str(initial_cash),)
@@ -375,6 +409,18 @@ class SimulatedStore:
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         return conn
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    """Add the columns a file made before them lacks (nothing else changes)."""
+    for table, column, definition in _ADDED_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+
+def _text_or_none(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _body(order: Order) -> str:

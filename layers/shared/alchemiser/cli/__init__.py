@@ -53,7 +53,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "account",
         "alchemiser.cli.books_commands",
-        "deposit or withdraw cash in the simulated account",
+        "deposit, withdraw or pay a dividend in the simulated account",
     ),
     Command(
         "report",

@@ -10,8 +10,12 @@ from __future__ import annotations
 import argparse
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alchemiser.cli.output import fail, print_json
+
+if TYPE_CHECKING:
+    from alchemiser.broker.simulated_store import SimulatedStore
 
 BROKER_FILE = "broker.sqlite3"
 
@@ -38,14 +42,27 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     books.set_defaults(handler=run_books)
     account = commands.add_parser(
         "account",
-        help="deposit or withdraw cash in the simulated account",
-        description="Moves cash in or out of a local home's simulated account, as a deposit "
-        "or withdrawal at a real broker would: the next run credits it to the pool (or takes "
-        "it from the pool); no book's return changes.",
+        help="deposit, withdraw or pay a dividend in the simulated account",
+        description="Moves cash in a local home's simulated account as a real broker would: "
+        "a deposit or withdrawal the next run credits to the pool (or takes from the pool; "
+        "no book's return changes), or a dividend the next run pays to the books that held "
+        "the symbol, by their shares (part of their return).",
     )
-    account.add_argument("action", choices=["deposit", "withdraw"])
-    account.add_argument("amount", help="dollars, e.g. 2500 or 2500.50")
-    _home_options(account)
+    moves = account.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, verb in (("deposit", "add cash"), ("withdraw", "take cash out")):
+        move = moves.add_parser(action, help=f"{verb} (the pool's)")
+        move.add_argument("amount", help="dollars, e.g. 2500 or 2500.50")
+        _home_options(move)
+    dividend = moves.add_parser(
+        "dividend",
+        help="pay a dividend on the shares of SYMBOL the account holds now",
+        description="Pays PER_SHARE dollars on every share of SYMBOL the simulated account "
+        "holds now (at the close of the last run), dated the next day (the ex-date). The "
+        "next run pays it to the books that held SYMBOL, by their shares, to the cent.",
+    )
+    dividend.add_argument("symbol", help="a symbol the account holds, e.g. SPY")
+    dividend.add_argument("per_share", metavar="PER_SHARE", help="dollars a share, e.g. 0.51")
+    _home_options(dividend)
     account.set_defaults(handler=run_account)
 
 
@@ -108,29 +125,48 @@ def _as_json(view: object) -> object:
 
 def run_account(args: argparse.Namespace) -> int:
     from alchemiser.broker.errors import BrokerError
-    from alchemiser.broker.models import CashActivityKind
-    from alchemiser.broker.simulated_cash import move_cash, open_account
+    from alchemiser.broker.simulated_cash import open_account
     from alchemiser.cli.control_commands import local_home
     from alchemiser.settings import Settings
 
+    number = args.per_share if args.action == "dividend" else args.amount
     try:
-        amount = Decimal(args.amount)
+        amount = Decimal(number)
     except InvalidOperation:
-        return fail(f"AMOUNT must be dollars, e.g. 2500 or 2500.50; was {args.amount!r}")
-    if not amount > 0 or amount != amount.quantize(Decimal("0.01")):
-        return fail(f"AMOUNT must be positive dollars in whole cents, was {args.amount}")
+        return fail(f"{number!r} is not a number of dollars, e.g. 2500 or 0.51")
+    if not amount > 0 or not amount.is_finite():
+        return fail(f"the amount must be positive dollars, was {number}")
     try:
         home = local_home(Settings(), args.home, args.data)
         store = open_account(home / BROKER_FILE)
-        kind = CashActivityKind.DEPOSIT if args.action == "deposit" else CashActivityKind.WITHDRAWAL
-        move = move_cash(store, kind, amount if args.action == "deposit" else -amount)
+        said = _move(store, args, amount)
         with store.read() as tx:
             cash = tx.state().cash
     except (ValueError, OSError, BrokerError) as exc:
         return fail(exc)
-    verb = "deposited" if args.action == "deposit" else "withdrew"
-    print(
-        f"{verb} ${amount:,.2f} ({move.id}, {move.day}); the simulated account's cash is now "
-        f"${cash:,.2f}. The next run credits it to the pool; no book's return changes."
-    )
+    print(f"{said}; the simulated account's cash is now ${cash:,.2f}.")
     return 0
+
+
+def _move(store: SimulatedStore, args: argparse.Namespace, amount: Decimal) -> str:
+    """Make the account move ``args`` asks for; return what to say about it."""
+    from alchemiser.broker.models import CashActivityKind
+    from alchemiser.broker.simulated_cash import move_cash, pay_dividend
+
+    if args.action == "dividend":
+        paid = pay_dividend(store, args.symbol.upper(), amount)
+        return (
+            f"paid a dividend of ${paid.amount:,.2f} on {paid.qty} {paid.symbol} at "
+            f"${amount} a share ({paid.id}, ex-date {paid.day}): the next run pays it to "
+            "the books that held it, by their shares"
+        )
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError(f"AMOUNT must be in whole cents, was {amount}")
+    deposit = args.action == "deposit"
+    kind = CashActivityKind.DEPOSIT if deposit else CashActivityKind.WITHDRAWAL
+    move = move_cash(store, kind, amount if deposit else -amount)
+    effect = "credits it to the pool" if deposit else "takes it from the pool"
+    return (
+        f"{'deposited' if deposit else 'withdrew'} ${amount:,.2f} ({move.id}, {move.day}): "
+        f"the next run {effect}; no book's return changes"
+    )

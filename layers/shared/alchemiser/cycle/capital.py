@@ -5,15 +5,18 @@ idempotent by transfer id, so an attempt that dies half-way is finished by the n
 
 1. **Open** the books' cash when the ledger has no pool yet (a new account, or a
    ledger made before books kept their own cash: ``alchemiser.books.opening``).
-2. **Cash the broker moved without a trade** (``Broker.cash_activities``: deposits,
-   withdrawals, fees, interest; dividends too, not yet attributed to the books that
-   held the symbol) goes to or comes from the pool, each activity once
-   (``activity:<id>``), dated the trading day that first sees it.
+2. **Cash the broker moved without a trade** (``Broker.cash_activities``, read from
+   ``ACTIVITY_MARGIN_DAYS`` before the last account snapshot): deposits, withdrawals,
+   fees and interest go to or come from the pool (``activity:<id>``); a dividend goes to
+   the books that held the symbol, by their shares, and the pool gets the part no book
+   held (``alchemiser.books.dividends``). Each activity once, dated the trading day that
+   first sees it. An activity of a type the books do not account for is credited to no
+   one: it is named in the run's warnings and stays in the "unexplained" line.
 3. **The hedge book's funding** (``alchemiser.cycle.hedge_funding``): its cash topped
    up to what its policy may spend before the next run, from the pool, then the books.
-3. **Retired books** (the ledger knows them, the stage's configuration does not) are
+4. **Retired books** (the ledger knows them, the stage's configuration does not) are
    exited by their own plan; one that is flat gives its cash back to the pool.
-4. **The capital policy** (``alchemiser.books.capital_policy.decide_capital``) on each
+5. **The capital policy** (``alchemiser.books.capital_policy.decide_capital``) on each
    live book's NAV at its last snapshot's prices and the pool: new books are funded,
    a due capital rebalance moves every book back to its target share. Decided once
    per run (an attempt that finds this run's capital transfers reuses them).
@@ -31,6 +34,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from alchemiser.books.capital_policy import decide_capital
 from alchemiser.books.config import StageConfig
+from alchemiser.books.dividends import dividend_transfers, holders, positions_before
 from alchemiser.books.opening import opening_transfers
 from alchemiser.books.shadow import shadow_books
 from alchemiser.broker.models import CashActivity, CashActivityKind
@@ -40,11 +44,11 @@ from alchemiser.ledger.port import Ledger
 from alchemiser.money import CENT, ZERO
 from alchemiser.runtime import Dependencies
 
+ACTIVITY_MARGIN_DAYS = 31  # activities are read from this long before the last snapshot
 CAPITAL_REASONS = frozenset({TransferReason.FUND, TransferReason.SCHEDULED, TransferReason.DRIFT})
 _INTO_POOL = {
     CashActivityKind.DEPOSIT: TransferReason.DEPOSIT,
     CashActivityKind.INTEREST: TransferReason.INTEREST,
-    CashActivityKind.DIVIDEND: TransferReason.DIVIDEND,
     CashActivityKind.WITHDRAWAL: TransferReason.WITHDRAWAL,
     CashActivityKind.FEE: TransferReason.FEE,
 }
@@ -75,17 +79,22 @@ def settle_capital(
     activities are credited; no capital moves a second time that day.
     """
     ledger = deps.ledger
-    activities = deps.broker.cash_activities()
+    history = ledger.account_snapshots()
+    since = history[-1].trading_date - timedelta(days=ACTIVITY_MARGIN_DAYS) if history else None
+    activities = deps.broker.cash_activities(since)
+    credited = [a for a in activities if a.kind is not CashActivityKind.OTHER]
     if POOL not in ledger.cash_accounts():
         _open(run_id, day, activities, deps)
-    ledger.record_transfers([_activity_transfer(run_id, day, a) for a in activities])
+    warnings = [_not_credited(a) for a in activities if a.kind is CashActivityKind.OTHER]
+    warnings += _credit(run_id, day, credited, ledger, stage)
     hedge = fund_hedge(run_id, day, stage, deps, retry=bool(retry))
     configured = {b.id for b in stage.books}
     retired = retired_books(ledger, configured)
-    rebalanced, warnings = False, list[str]()
+    rebalanced = False
     if not retry:
         ledger.record_transfers(retire_transfers(run_id, day, ledger, retired))
-        rebalanced, warnings = _apply_policy(run_id, day, stage, ledger)
+        rebalanced, policy_warnings = _apply_policy(run_id, day, stage, ledger)
+        warnings += policy_warnings
         ledger.record_transfers(_fund_shadows(run_id, day, stage, ledger))
     accounts = ledger.cash_accounts()
     return CapitalDay(
@@ -180,12 +189,40 @@ def _open(run_id: str, day: date, activities: Sequence[CashActivity], deps: Depe
     deps.ledger.record_transfers(opening_transfers(run_id, day, broker_cash, total, old_cash))
 
 
-def _activity_transfer(run_id: str, day: date, activity: CashActivity) -> Transfer:
+def _credit(
+    run_id: str, day: date, activities: Sequence[CashActivity], ledger: Ledger, stage: StageConfig
+) -> list[str]:
+    """Record each activity's transfers; return what the dividends' new splits said."""
+    shadow = shadow_books(ledger, [b.id for b in stage.books if b.shadow])
+    owners = [b for b in ledger.book_ids() if b not in shadow]
+    kinds = (CashActivityKind.DIVIDEND,)
+    ledger.record_transfers(
+        [_pool_transfer(run_id, day, a) for a in activities if a.kind not in kinds]
+    )
+    warnings: list[str] = []
+    by_day: dict[date, dict[str, dict[str, Decimal]]] = {}  # the books' positions, read once
+    for activity in (a for a in activities if a.kind in kinds):
+        if activity.day not in by_day:
+            by_day[activity.day] = positions_before(ledger, activity.day, owners)
+        held = holders(by_day[activity.day], activity.symbol)
+        paid, said = dividend_transfers(run_id, day, activity, held)
+        if ledger.record_transfers(paid):
+            warnings += said  # said once, on the day it is credited
+    return warnings
+
+
+def _not_credited(activity: CashActivity) -> str:
+    return (
+        f"unexplained: broker activity {activity.id} ({activity.broker_type or 'unknown type'}"
+        f", ${activity.amount:,.2f} on {activity.day}) is of a kind the books do not account "
+        "for; credited to no one"
+    )
+
+
+def _pool_transfer(run_id: str, day: date, activity: CashActivity) -> Transfer:
     reason = _INTO_POOL[activity.kind]
     inward = activity.amount > 0
-    detail = f"{activity.kind.value} of ${abs(activity.amount):,.2f} on {activity.day}"
-    if activity.kind is CashActivityKind.DIVIDEND:
-        detail += f" ({activity.symbol}; to the pool: not yet attributed to the books by lots)"
+    kind = activity.broker_type or activity.kind.value
     return Transfer(
         transfer_id=f"activity:{activity.id}",
         trading_date=day,
@@ -193,7 +230,7 @@ def _activity_transfer(run_id: str, day: date, activity: CashActivity) -> Transf
         destination=POOL if inward else EXTERNAL,
         amount=abs(activity.amount),
         reason=reason,
-        detail=detail,
+        detail=f"{kind} of ${activity.amount:,.2f} on {activity.day}",
         run_id=run_id,
     )
 

@@ -94,13 +94,10 @@ def reconcile_run(run_id: str, attempt: OrderPlan, deps: Dependencies) -> Reconc
         deps.ledger.record_fills(_fills(fixed, results, plans, complete=not attempt.blocked_reason))
     shadow_tasks = [t.book_id for t in day.books if t.mode is BookMode.SHADOW]
     config = SimulationConfig.from_settings(deps.settings)
+    # A blocked day (kill switch, drift) fills no shadow book either: it behaves as live.
+    filled = [] if attempt.blocked_reason or day.blocked_reason else shadow_tasks
     deps.ledger.record_fills(
-        [
-            f
-            for b in shadow_tasks
-            if b in plans
-            for f in virtual_fills(plans[b], day.trading_date, config)
-        ]
+        [f for b in filled if b in plans for f in virtual_fills(plans[b], day.trading_date, config)]
     )
     shadow = shadow_books(deps.ledger, shadow_tasks)
     retired = [t.book_id for t in day.books if t.mode is BookMode.RETIRED]
