@@ -221,29 +221,6 @@ def test_inside_the_corridor_the_book_holds_and_outside_it_rebalances() -> None:
     ]
 
 
-def test_a_book_that_owes_cash_trades_on_a_day_it_would_hold_and_its_sells_pay_it() -> None:
-    # Given a book fully in SPY that paid $300 out (its part of the hedge's top-up):
-    # NAV 9,700 with 100 shares at $100, so its cash is -$300
-    for scheduled_day, threshold in ((False, None), (True, 0.05)):
-        p = plan(
-            {"SPY": 1.0},
-            capital="9700",
-            positions={"SPY": "100"},
-            prices={"SPY": "100"},
-            threshold=threshold,
-            scheduled_day=scheduled_day,
-        )
-        # Then it does not hold: it sells back to its target, leaving its cash >= 0
-        assert p.status is BookStatus.PLANNED, p.reason
-        [(side, symbol, qty, _, _)] = trades(p)
-        assert (side, symbol) == ("sell", "SPY") and qty >= 3
-        assert D(-300) + qty * D(100) >= 0
-    # And a book whose cash is short by no more than a cent still holds
-    held = plan({"SPY": 1.0}, capital="9999.99", positions={"SPY": "100"},
-                prices={"SPY": "100"}, scheduled_day=False)  # fmt: skip
-    assert held.status is BookStatus.HELD
-
-
 def test_a_held_symbol_no_longer_targeted_drifts_by_its_whole_weight() -> None:
     # Given 94 % in A (targeted at 100 %) and 6 % in C, no longer targeted
     p = plan(

@@ -11,9 +11,7 @@ never the account's totals:
   held but no longer targeted drifts by its whole weight)
 
 The rebalance is skipped (HELD, no trades) when today is not a scheduled rebalance day,
-or when a threshold is set and no symbol drifts *more* than it (the backtest's rule),
-unless the book's cash is below zero by more than a cent (a transfer out it has not
-yet paid, such as its part of the hedge's top-up): then it rebalances, whose sells pay it.
+or when a threshold is set and no symbol drifts *more* than it (the backtest's rule).
 Otherwise: sells first, then buys.
 
 * A symbol held but no longer targeted is exited: exactly the book's quantity, never
@@ -350,11 +348,10 @@ def plan_book_rebalance(
     book = _book(
         book_id, target_weights, capital, positions, prices, assets, limits or PlanningSettings()
     )
-    if book.cash < -CENT:
-        pass  # a book that owes cash (a transfer out, e.g. the hedge's top-up) trades today
-    elif not scheduled_day:
+    if not scheduled_day:
         return _plan(run_id, strategy, book, BookStatus.HELD, "not a scheduled rebalance day")
-    elif (hold := None if threshold is None else _corridor_hold(book, threshold)) is not None:
+    hold = None if threshold is None else _corridor_hold(book, threshold)
+    if hold is not None:
         return _plan(run_id, strategy, book, BookStatus.HELD, hold)
     with decimal.localcontext(rounding=decimal.ROUND_DOWN):
         sells, held_sells = _sells(book)
