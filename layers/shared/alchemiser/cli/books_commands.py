@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alchemiser.cli.output import fail, print_json
+from alchemiser.cli.paths import add_home_options
 
 if TYPE_CHECKING:
     from alchemiser.broker.simulated_store import SimulatedStore
@@ -31,7 +32,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "ALCHEMISER_LEDGER_TABLE.",
     )
     books.add_argument("where", nargs="?", choices=["aws"], help="read the AWS ledger")
-    _home_options(books)
+    add_home_options(books)
     books.add_argument(
         "--books", type=Path, metavar="FILE", help="a books.yaml (default: the project's)"
     )
@@ -52,7 +53,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     for action, verb in (("deposit", "add cash"), ("withdraw", "take cash out")):
         move = moves.add_parser(action, help=f"{verb} (the pool's)")
         move.add_argument("amount", help="dollars, e.g. 2500 or 2500.50")
-        _home_options(move)
+        add_home_options(move)
     dividend = moves.add_parser(
         "dividend",
         help="pay a dividend on the shares of SYMBOL the account holds now",
@@ -62,17 +63,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     dividend.add_argument("symbol", help="a symbol the account holds, e.g. SPY")
     dividend.add_argument("per_share", metavar="PER_SHARE", help="dollars a share, e.g. 0.51")
-    _home_options(dividend)
+    add_home_options(dividend)
     account.set_defaults(handler=run_account)
-
-
-def _home_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--home", type=Path, metavar="DIR", help="the local home directory (as for `run`)"
-    )
-    parser.add_argument(
-        "--data", type=Path, metavar="DIR", help="the price directory whose default home to use"
-    )
 
 
 def run_books(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alchemiser.cli.output import fail
-from alchemiser.cli.paths import PRICE_DIRECTORY, check_directory
+from alchemiser.cli.paths import PRICE_DIRECTORY, add_home_options, check_directory
 
 if TYPE_CHECKING:
     from alchemiser.ledger.hedge_store import HedgeStore
@@ -43,15 +43,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="the hedge's switch: no option order while on (the books still trade)",
     )
-    p.add_argument(
-        "--home", type=Path, metavar="DIR", help="the local home directory (as for `run`)"
-    )
-    p.add_argument(
-        "--data",
-        type=Path,
-        metavar="DIR",
-        help="the price directory whose default home to use (default: the synthetic demo's)",
-    )
+    add_home_options(p)
     p.set_defaults(handler=run_kill_switch)
 
 

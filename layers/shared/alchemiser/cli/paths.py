@@ -8,6 +8,7 @@ as a raw ``[Errno 2] ...`` or a traceback.
 
 from __future__ import annotations
 
+import argparse
 import errno
 import os
 from pathlib import Path
@@ -82,3 +83,16 @@ def check_output_file(path: Path, expected: str) -> None:
         raise PathError(f"{path}: cannot be written: folder {folder} {state} (expected {expected})")
     if not os.access(folder, os.W_OK):
         raise PathError(f"{path}: cannot be written: permission denied in {folder}")
+
+
+def add_home_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--home`` and ``--data``: which local home a command reads (as for ``run``)."""
+    parser.add_argument(
+        "--home", type=Path, metavar="DIR", help="the local home directory (as for `run`)"
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="the price directory whose default home to use (default: the synthetic demo's)",
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alchemiser.cli.output import fail
+from alchemiser.cli.paths import add_home_options
 
 if TYPE_CHECKING:
     from alchemiser.market.port import MarketData
@@ -28,15 +29,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "decisions by day), a page per run and execution quality. Reads the home's ledger and "
         "run outputs only; places no order.",
     )
-    p.add_argument(
-        "--home", type=Path, metavar="DIR", help="the local home directory (as for `run`)"
-    )
-    p.add_argument(
-        "--data",
-        type=Path,
-        metavar="DIR",
-        help="the price directory whose default home to use (default: the synthetic demo's)",
-    )
+    add_home_options(p)
     p.add_argument(
         "--stage", help="the stage whose runs to show (default: ALCHEMISER_STAGE or dev)"
     )
